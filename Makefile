@@ -1,0 +1,37 @@
+# Two commands matter on a fresh machine: `make demo` and `make test` (each sets up what it needs).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: venv engine prereqs test test-e2e demo lint bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+engine:
+	@bash tools/pulumi-engine/build.sh
+
+prereqs: venv engine
+	@$(PY) -m rollback.prereqs
+
+test: prereqs
+	@$(PY) -m ruff check .
+	@$(PY) -m pytest
+
+test-e2e: prereqs
+	@$(PY) -m pytest -m e2e
+
+demo: prereqs
+	@$(VENV)/bin/rollback demo
+
+lint: venv
+	@$(PY) -m ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

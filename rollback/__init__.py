@@ -1,0 +1,1 @@
+"""Operator tool: preview, apply, record and report rollbacks through the Pulumi engine."""

@@ -1,0 +1,67 @@
+"""The `rollback` command line: parses arguments, renders results, maps errors to exit codes."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+from rollback.errors import RollbackError
+
+app = typer.Typer(help="Rollback-as-code on Pulumi: preview and apply known-good releases.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+sandbox_app = typer.Typer(help="The embedded sandbox of local services (PostgreSQL, moto, Vercel stand-in).",
+                          no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+SandboxDir = typer.Option(None, "--dir", envvar="ROLLBACK_SANDBOX_DIR",
+                          help="Sandbox directory (default: a fixed per-user temp dir).")
+
+
+def _sandbox_root(dir_: Path | None) -> Path:
+    from rollback import sandbox
+
+    return dir_ or sandbox.DEFAULT_DIR
+
+
+@sandbox_app.command("up")
+def sandbox_up(dir_: Path | None = SandboxDir) -> None:
+    """Start the sandbox services on 127.0.0.1 (random free ports)."""
+    from rollback import sandbox
+
+    sb = sandbox.up(_sandbox_root(dir_))
+    typer.echo(f"sandbox up in {sb.root}: postgres :{sb.pg['port']}, moto :{sb.moto['port']}, "
+               f"vercel stand-in :{sb.vercel['port']}")
+    typer.echo('load its variables with: eval "$(rollback sandbox env)"')
+
+
+@sandbox_app.command("env")
+def sandbox_env(dir_: Path | None = SandboxDir) -> None:
+    """Print the sandbox's connection variables as `export NAME=value` lines."""
+    from rollback import sandbox
+
+    for name, value in sandbox.load(_sandbox_root(dir_)).env().items():
+        typer.echo(f"export {name}={shlex.quote(value)}")
+
+
+@sandbox_app.command("down")
+def sandbox_down(dir_: Path | None = SandboxDir) -> None:
+    """Stop every sandbox process and remove its directory (and the `local` stack's state)."""
+    from rollback import sandbox
+
+    root = _sandbox_root(dir_)
+    typer.echo(f"sandbox in {root} stopped and removed" if sandbox.down(root) else f"no sandbox in {root}")
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and exit 1, never a traceback."""
+    try:
+        app()
+    except RollbackError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

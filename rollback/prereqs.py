@@ -1,0 +1,31 @@
+"""`python -m rollback.prereqs`: one line per prerequisite, or one actionable line and exit 1."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from rollback.engine import find_engine_dir
+from rollback.errors import RollbackError
+from rollback.sandbox.postgres import bindir
+
+
+def main() -> int:
+    """Print the engine's `pulumi version` and the PostgreSQL server found; fail fast if missing."""
+    try:
+        engine = find_engine_dir() / "pulumi"
+        pg = bindir()
+    except RollbackError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    version = subprocess.run([str(engine), "version"], capture_output=True, text=True, check=False,
+                             env={"PULUMI_SKIP_UPDATE_CHECK": "true", "PATH": "/usr/bin:/bin"}).stdout.strip()
+    pg_version = subprocess.run([str(pg / "postgres"), "--version"], capture_output=True, text=True,
+                                check=False).stdout.strip()
+    print(f"pulumi version: {version} ({engine})")
+    print(f"postgresql: {pg_version} ({pg})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

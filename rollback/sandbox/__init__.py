@@ -1,0 +1,162 @@
+"""The embedded sandbox: real PostgreSQL, moto (S3, RDS, SSM) and the Vercel stand-in, on loopback.
+
+Everything lives in one directory (services' data, logs, the `local` stack's state backend); `down`
+stops every process and removes the directory, so the next `up` starts with no stale state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rollback.errors import RollbackError
+from rollback.sandbox import postgres, processes
+
+SNAPSHOT_BUCKET = "rollback-snapshots"
+DEFAULT_DIR = Path(tempfile.gettempdir()) / f"rollback-sandbox-{os.getuid()}"
+
+
+@dataclass
+class Sandbox:
+    """A running sandbox: where it lives, its service endpoints, pids and credentials."""
+
+    root: str
+    pg: dict[str, str | int]
+    moto: dict[str, int]
+    vercel: dict[str, int]
+    secrets: dict[str, str] = field(repr=False)
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://postgres:{self.secrets['pg_password']}@127.0.0.1:{self.pg['port']}/app"
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.moto['port']}"
+
+    @property
+    def vercel_api(self) -> str:
+        return f"http://127.0.0.1:{self.vercel['port']}"
+
+    @property
+    def backend_url(self) -> str:
+        return f"file://{self.root}/state"
+
+    def env(self) -> dict[str, str]:
+        """Connection variables for every verb on the `local` stack."""
+        return {
+            "ROLLBACK_SANDBOX_DIR": self.root,
+            "DATABASE_URL": self.database_url,
+            "PG_BINDIR": str(self.pg["bindir"]),
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_ACCESS_KEY_ID": self.secrets["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": self.secrets["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "ROLLBACK_SNAPSHOT_BUCKET": SNAPSHOT_BUCKET,
+            "VERCEL_API_URL": self.vercel_api,
+            "VERCEL_TOKEN": self.secrets["vercel_token"],
+            "PULUMI_BACKEND_URL": self.backend_url,
+            "PULUMI_CONFIG_PASSPHRASE": self.secrets["pulumi_passphrase"],
+        }
+
+    def secret_values(self) -> list[str]:
+        """Every credential of this sandbox (for leak checks)."""
+        return list(self.secrets.values())
+
+
+def _record(root: Path) -> Path:
+    return root / "sandbox.json"
+
+
+def load(root: Path = DEFAULT_DIR) -> Sandbox:
+    """The sandbox running in root, or an error saying how to start one."""
+    rec = _record(root)
+    if not rec.exists():
+        raise RollbackError(f"no sandbox is running in {root}: start one with `rollback sandbox up`.")
+    return Sandbox(**json.loads(rec.read_text()))
+
+
+def up(root: Path = DEFAULT_DIR) -> Sandbox:
+    """Start PostgreSQL, moto and the Vercel stand-in in root (which must not hold a sandbox)."""
+    if _record(root).exists():
+        raise RollbackError(f"a sandbox is already running in {root}: use it, or `rollback sandbox down` first.")
+    root.mkdir(mode=0o711, parents=True, exist_ok=True)
+    os.chmod(root, 0o711)  # the postgres server user must traverse into root/pg
+    (root / "state").mkdir(exist_ok=True)
+    creds = {
+        "pg_password": secrets.token_urlsafe(18),
+        "aws_access_key_id": "AKIA" + secrets.token_hex(8).upper(),
+        "aws_secret_access_key": secrets.token_urlsafe(30),
+        "vercel_token": "vt_" + secrets.token_urlsafe(24),
+        "pulumi_passphrase": secrets.token_urlsafe(18),
+    }
+    sandbox = Sandbox(root=str(root), pg={}, moto={}, vercel={}, secrets=creds)
+    try:
+        sandbox.pg = postgres.start(root, processes.free_port(), creds["pg_password"])
+        _save(sandbox)
+        sandbox.moto = _start_python_service(root, "moto", ["-m", "moto.server", "-H", "127.0.0.1", "-p"], {})
+        _save(sandbox)
+        sandbox.vercel = _start_python_service(root, "vercel", ["-m", "rollback.sandbox.vercel_standin", "--port"],
+                                               {"VERCEL_TOKEN": creds["vercel_token"]})
+        _save(sandbox)
+        _prepare(sandbox)
+    except BaseException:
+        down(root)
+        raise
+    return sandbox
+
+
+def _start_python_service(root: Path, name: str, argv: list[str], env: dict[str, str]) -> dict[str, int]:
+    port = processes.free_port()
+    log = root / f"{name}.log"
+    pythonpath = os.pathsep.join(p for p in [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")]
+                                 if p)
+    pid = processes.spawn([sys.executable, *argv, str(port)], log, {**env, "PYTHONPATH": pythonpath})
+    processes.wait_listening(port, name, log)
+    return {"pid": pid, "port": port}
+
+
+def _prepare(sandbox: Sandbox) -> None:
+    """Create the app database and the snapshot bucket."""
+    import boto3
+    import psycopg
+
+    admin = sandbox.database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE app")
+    env = sandbox.env()
+    boto3.client("s3", endpoint_url=sandbox.aws_endpoint, region_name="us-east-1",
+                 aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                 aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"]).create_bucket(Bucket=SNAPSHOT_BUCKET)
+
+
+def _save(sandbox: Sandbox) -> None:
+    rec = _record(Path(sandbox.root))
+    fd = os.open(rec, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(asdict(sandbox), f)
+
+
+def down(root: Path = DEFAULT_DIR) -> bool:
+    """Stop every sandbox process and remove root; returns whether anything was there."""
+    if not root.exists():
+        return False
+    rec = _record(root)
+    if rec.exists():
+        data = json.loads(rec.read_text())
+        for svc in ("vercel", "moto"):
+            if data.get(svc, {}).get("pid"):
+                processes.stop(int(data[svc]["pid"]))
+        if data.get("pg"):
+            postgres.stop(data["pg"])
+    elif (root / "pg" / "data" / "postmaster.pid").exists():
+        postgres.stop({"data": str(root / "pg" / "data"), "bindir": str(postgres.bindir())})
+    shutil.rmtree(root, ignore_errors=True)
+    return True
