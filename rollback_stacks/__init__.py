@@ -1,0 +1,1 @@
+"""Versioned rollback targets: the record of known-good desired states under rollback_stacks/<stack>/."""

@@ -1,0 +1,142 @@
+"""The version document: one known-good (or candidate/bad) desired state of a stack's release."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Sha256 = Field(pattern=r"^[0-9a-f]{64}$")
+Status = Literal["candidate", "known-good", "bad"]
+FlagValue = bool | int | float | str
+
+
+class Strict(BaseModel):
+    """Unknown fields are errors; documents are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SqlFile(Strict):
+    """A SQL file of the stack, by path relative to the stack directory, and its recorded sha256."""
+
+    file: str = Field(min_length=1, max_length=255)
+    sha256: str = Sha256
+
+
+class SchemaRange(Strict):
+    """Schema versions an app deployment works with (inclusive)."""
+
+    min: int = Field(ge=0)
+    max: int = Field(ge=0)
+
+
+class AppState(Strict):
+    """The web app: which deployment the alias domains point at."""
+
+    project: str = Field(min_length=1, max_length=100)
+    domains: list[str] = Field(min_length=1)
+    deployment_id: str = Field(pattern=r"^dpl_[A-Za-z0-9]+$")
+    requires_schema: SchemaRange | None = None
+
+
+class Trigger(Strict):
+    """A trigger's desired state (enabled or disabled) on its table."""
+
+    table: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+    enabled: bool = True
+
+
+class DatabaseState(Strict):
+    """Schema version over a golang-migrate directory, plus functions and triggers."""
+
+    migrations_dir: str = Field(min_length=1)
+    schema_version: int = Field(ge=0)
+    schema_fingerprint: str = Sha256
+    migrations: dict[str, str] = Field(default_factory=dict, description="migration file -> sha256")
+    functions: dict[str, SqlFile] = Field(default_factory=dict)
+    triggers: dict[str, Trigger] = Field(default_factory=dict)
+
+
+class SnapshotRef(Strict):
+    """How safety snapshots are taken, and the snapshot of this known-good point."""
+
+    backend: Literal["pgdump", "rds"] = "pgdump"
+    reference: str | None = None
+
+
+class JobsState(Strict):
+    """Job control flags (workers, scheduler, notifications, caps, multipliers, feature flags)."""
+
+    backend: Literal["postgres", "ssm", "vercel-env", "http"] = "postgres"
+    flags: dict[str, FlagValue] = Field(default_factory=dict)
+
+
+class HttpCheck(Strict):
+    """GET url; healthy when the status matches and (optionally) the JSON body has ok: true."""
+
+    name: str
+    url: str = Field(description="may use ${ENV_VAR} placeholders, expanded at run time")
+    expect_status: int = 200
+    expect_json_ok: bool = True
+
+
+class SqlCheck(Strict):
+    """A query returning one number; healthy when it is within [min, max]."""
+
+    name: str
+    query: str
+    min: float | None = None
+    max: float | None = None
+
+
+class MetricCheck(Strict):
+    """A Prometheus-style instant query; healthy when its value is within [min, max]."""
+
+    name: str
+    query: str
+    min: float | None = None
+    max: float | None = None
+
+
+class HealthChecks(Strict):
+    """Checks run after the alias moves, retried with backoff within budget_seconds."""
+
+    budget_seconds: float = Field(default=30, gt=0, le=3600)
+    prometheus_url: str | None = None
+    http: list[HttpCheck] = Field(default_factory=list)
+    sql: list[SqlCheck] = Field(default_factory=list)
+    metrics: list[MetricCheck] = Field(default_factory=list)
+
+
+class StatusChange(Strict):
+    """A recorded status change (the only edit a version document may receive)."""
+
+    at: datetime
+    status: Status
+    reason: str
+    by: str | None = None
+
+
+class PulumiRef(Strict):
+    """Where in the stack's history this version was recorded from."""
+
+    stack_version: int | None = Field(default=None, ge=1)
+
+
+class Version(Strict):
+    """One versioned desired state of a stack."""
+
+    version: int = Field(ge=1)
+    label: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    created_at: datetime
+    git_sha: str = Field(pattern=r"^[0-9a-f]{7,40}$")
+    status: Status
+    status_history: list[StatusChange] = Field(default_factory=list)
+    app: AppState | None = None
+    database: DatabaseState | None = None
+    snapshot: SnapshotRef = Field(default_factory=SnapshotRef)
+    jobs: JobsState | None = None
+    health: HealthChecks = Field(default_factory=HealthChecks)
+    pulumi: PulumiRef = Field(default_factory=PulumiRef)
