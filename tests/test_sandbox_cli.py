@@ -1,0 +1,77 @@
+"""`rollback sandbox up/env/down` from a shell: services reachable, nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import boto3
+import httpx
+import psycopg
+
+from rollback.sandbox.processes import alive
+
+ROLLBACK = [sys.executable, "-c", "from rollback.cli import main; main()"]
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ROLLBACK, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+def _parse_exports(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        assert line.startswith("export "), line
+        name, _, value = line[len("export "):].partition("=")
+        out[name] = shlex.split(value)[0] if value else ""
+    return out
+
+
+def test_up_env_down_leaves_nothing(tmp_path: Path) -> None:
+    root = Path(tempfile.mkdtemp(prefix="rollback-cli-sandbox-"))
+    root.rmdir()
+    env = {"ROLLBACK_SANDBOX_DIR": str(root)}
+
+    up = _run("sandbox", "up", env=env)
+    assert up.returncode == 0, up.stderr
+    try:
+        again = _run("sandbox", "up", env=env)
+        assert again.returncode == 1 and "already running" in again.stderr and "Traceback" not in again.stderr
+
+        shown = _run("sandbox", "env", env=env)
+        assert shown.returncode == 0, shown.stderr
+        exports = _parse_exports(shown.stdout)
+        assert {"DATABASE_URL", "AWS_ENDPOINT_URL", "VERCEL_API_URL", "VERCEL_TOKEN", "PULUMI_BACKEND_URL"} <= set(exports)
+        # eval-able by a real shell
+        echoed = subprocess.run(["bash", "-c", f'eval "{shown.stdout}"; echo "$DATABASE_URL"'],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        assert echoed == exports["DATABASE_URL"]
+
+        with psycopg.connect(exports["DATABASE_URL"]) as conn:
+            assert conn.execute("SELECT current_database()").fetchone()[0] == "app"
+        s3 = boto3.client("s3", endpoint_url=exports["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                          aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"])
+        assert "rollback-snapshots" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+        headers = {"Authorization": f"Bearer {exports['VERCEL_TOKEN']}"}
+        assert httpx.get(f"{exports['VERCEL_API_URL']}/v4/aliases", headers=headers).status_code == 200
+        assert httpx.get(f"{exports['VERCEL_API_URL']}/v4/aliases").status_code == 403
+        assert all(h.startswith("127.0.0.1") for h in [exports["AWS_ENDPOINT_URL"][7:], exports["VERCEL_API_URL"][7:]])
+
+        import json
+
+        pids = [v["pid"] for k, v in json.loads((root / "sandbox.json").read_text()).items()
+                if k in ("pg", "moto", "vercel")]
+        assert all(alive(int(p)) for p in pids)
+    finally:
+        down = _run("sandbox", "down", env=env)
+    assert down.returncode == 0, down.stderr
+    assert not root.exists()
+    assert not any(alive(int(p)) for p in pids)
+    gone = _run("sandbox", "env", env=env)
+    assert gone.returncode == 1 and "rollback sandbox up" in gone.stderr and "Traceback" not in gone.stderr
