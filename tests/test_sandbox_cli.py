@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -46,7 +47,8 @@ def test_up_env_down_leaves_nothing(tmp_path: Path) -> None:
         shown = _run("sandbox", "env", env=env)
         assert shown.returncode == 0, shown.stderr
         exports = _parse_exports(shown.stdout)
-        assert {"DATABASE_URL", "AWS_ENDPOINT_URL", "VERCEL_API_URL", "VERCEL_TOKEN", "PULUMI_BACKEND_URL"} <= set(exports)
+        expected = {"DATABASE_URL", "AWS_ENDPOINT_URL", "VERCEL_API_URL", "VERCEL_TOKEN", "PULUMI_BACKEND_URL"}
+        assert expected <= set(exports)
         # eval-able by a real shell
         echoed = subprocess.run(["bash", "-c", f'eval "{shown.stdout}"; echo "$DATABASE_URL"'],
                                 capture_output=True, text=True, check=True).stdout.strip()
@@ -62,8 +64,6 @@ def test_up_env_down_leaves_nothing(tmp_path: Path) -> None:
         assert httpx.get(f"{exports['VERCEL_API_URL']}/v4/aliases", headers=headers).status_code == 200
         assert httpx.get(f"{exports['VERCEL_API_URL']}/v4/aliases").status_code == 403
         assert all(h.startswith("127.0.0.1") for h in [exports["AWS_ENDPOINT_URL"][7:], exports["VERCEL_API_URL"][7:]])
-
-        import json
 
         pids = [v["pid"] for k, v in json.loads((root / "sandbox.json").read_text()).items()
                 if k in ("pg", "moto", "vercel")]
