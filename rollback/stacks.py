@@ -1,0 +1,64 @@
+"""Opens a stack's engine workspace: its Pulumi.<stack>.yaml settings, a target override, the backend."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from rollback.engine import REPO_ROOT
+from rollback.errors import RollbackError
+
+if TYPE_CHECKING:
+    from pulumi import automation as auto
+
+NAMESPACE = "rollback"
+
+
+def settings_file(stack: str, root: Path = REPO_ROOT) -> Path:
+    """The stack's settings file, Pulumi.<stack>.yaml."""
+    return root / f"Pulumi.{stack}.yaml"
+
+
+def stack_settings(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
+    """The `rollback:*` settings of a stack, keys without the namespace."""
+    path = settings_file(stack, root)
+    if not path.is_file():
+        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+        raise RollbackError(f"unknown stack {stack!r}: no {path.name} (stacks: {', '.join(known) or 'none'}).")
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise RollbackError(f"{path.name}: not valid YAML ({err}).") from None
+    config = doc.get("config") if isinstance(doc, dict) else None
+    if not isinstance(config, dict):
+        raise RollbackError(f"{path.name}: expected a `config:` mapping with rollback:* keys.")
+    prefix = f"{NAMESPACE}:"
+    return {k[len(prefix):]: v for k, v in config.items() if isinstance(k, str) and k.startswith(prefix)}
+
+
+def backend_url(env: Mapping[str, str] | None = None) -> str:
+    """The state backend from PULUMI_BACKEND_URL, or an error saying how to get one."""
+    url = (env if env is not None else os.environ).get("PULUMI_BACKEND_URL", "")
+    if not url:
+        raise RollbackError('no state backend: set PULUMI_BACKEND_URL (for the local stack: '
+                            'eval "$(rollback sandbox env)").')
+    return url
+
+
+def open_release_stack(stack: str, *, target: str | None = None, env: Mapping[str, str] | None = None,
+                       overrides: Mapping[str, Any] | None = None) -> auto.Stack:
+    """The stack's workspace running our program, configured from Pulumi.<stack>.yaml (+ overrides)."""
+    from components.program import pulumi_program
+    from rollback.workspace import open_stack
+
+    env = dict(env if env is not None else os.environ)
+    settings = {**stack_settings(stack), **(overrides or {})}
+    if target is not None:
+        settings["target"] = target
+    config = {f"{NAMESPACE}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in settings.items()}
+    return open_stack(stack, pulumi_program, backend_url=backend_url(env), env=env, config=config)
