@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Sha256 = Field(pattern=r"^[0-9a-f]{64}$")
 Status = Literal["candidate", "known-good", "bad"]
@@ -30,6 +29,12 @@ class SchemaRange(Strict):
 
     min: int = Field(ge=0)
     max: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SchemaRange:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) must not exceed max ({self.max})")
+        return self
 
 
 class AppState(Strict):
@@ -113,7 +118,7 @@ class HealthChecks(Strict):
 class StatusChange(Strict):
     """A recorded status change (the only edit a version document may receive)."""
 
-    at: datetime
+    at: AwareDatetime
     status: Status
     reason: str
     by: str | None = None
@@ -125,12 +130,23 @@ class PulumiRef(Strict):
     stack_version: int | None = Field(default=None, ge=1)
 
 
+class PromotedFrom(Strict):
+    """The version of another stack this one was promoted from."""
+
+    stack: str = Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")
+    version: int = Field(ge=1)
+    label: str
+
+
+RESERVED_LABELS = ("last-good", "previous")
+
+
 class Version(Strict):
     """One versioned desired state of a stack."""
 
     version: int = Field(ge=1)
     label: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-    created_at: datetime
+    created_at: AwareDatetime
     git_sha: str = Field(pattern=r"^[0-9a-f]{7,40}$")
     status: Status
     status_history: list[StatusChange] = Field(default_factory=list)
@@ -140,3 +156,18 @@ class Version(Strict):
     jobs: JobsState | None = None
     health: HealthChecks = Field(default_factory=HealthChecks)
     pulumi: PulumiRef = Field(default_factory=PulumiRef)
+    promoted_from: PromotedFrom | None = None
+
+    @field_validator("label")
+    @classmethod
+    def _label_is_not_a_ref(cls, label: str) -> str:
+        if label.isdigit() or label in RESERVED_LABELS:
+            raise ValueError(f"label {label!r} would read as a ref; use a name like v1.4.2")
+        return label
+
+    @model_validator(mode="after")
+    def _history_ends_in_status(self) -> Version:
+        if self.status_history and self.status_history[-1].status != self.status:
+            raise ValueError(f"status {self.status!r} differs from the last status_history entry "
+                             f"({self.status_history[-1].status!r})")
+        return self

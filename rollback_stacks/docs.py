@@ -1,0 +1,110 @@
+"""Reading and writing YAML documents safely: size cap, safe_load semantics, no aliases, no duplicate keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rollback_stacks.errors import TargetError, problem
+
+MAX_BYTES = 1024 * 1024
+SCHEMA_HEADER = "# yaml-language-server: $schema=../../schema/version.schema.json\n"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate mapping keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Construct a mapping, refusing a key given twice."""
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict) or key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice (or not a plain scalar)",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+class Document:
+    """A parsed YAML document with its node tree, for line numbers of fields."""
+
+    def __init__(self, path: Path, data: Any, root: yaml.Node | None) -> None:
+        self.path, self.data, self.root = path, data, root
+
+    def line(self, loc: Sequence[str | int]) -> int | None:
+        """1-based line of the deepest node along loc (field names and list indexes)."""
+        node, line = self.root, (self.root.start_mark.line + 1 if self.root else None)
+        for part in loc:
+            child = _child(node, part)
+            if child is None:
+                break
+            node, line = child, child.start_mark.line + 1
+        return line
+
+
+def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        return next((v for k, v in node.value if k.value == str(part)), None)
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return node.value[part]
+    return None
+
+
+def read(path: Path, shown: str | None = None) -> Document:
+    """Parse a YAML file safely (refusing files over 1 MiB before reading, aliases, tags, duplicate keys)."""
+    name = shown or str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise TargetError(problem(name, "", "a readable file", "restore the file or fix the path",
+                                  got=err.strerror)) from None
+    if size > MAX_BYTES:
+        raise TargetError(problem(name, "", f"a file of at most {MAX_BYTES} bytes",
+                                  "a version document is small; check the file is the right one", got=f"{size} bytes"))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TargetError(problem(name, "", "UTF-8 text", "save the file as UTF-8")) from None
+    return parse(text, name, path)
+
+
+def parse(text: str, name: str, path: Path | None = None) -> Document:
+    """Parse YAML text (see read)."""
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise TargetError(problem(name, "", "plain YAML without anchors or aliases (&x / *x)",
+                                          "write the values out in full", line=event.start_mark.line + 1))
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        reason = " ".join(x for x in (err.context, err.problem) if x)
+        raise TargetError(problem(name, "", "valid YAML with plain values only (no tags like !!python/...)",
+                                  "correct the YAML syntax at that line", line=mark.line + 1 if mark else None,
+                                  got=reason)) from None
+    except yaml.YAMLError as err:
+        raise TargetError(problem(name, "", "valid YAML", "correct the YAML syntax", got=str(err))) from None
+    return Document(path or Path(name), data, root)
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper writing datetimes as ISO 8601 with `T` and `Z`."""
+
+
+def _datetime(dumper: yaml.SafeDumper, value: datetime) -> yaml.ScalarNode:
+    text = value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value.tzinfo else value.isoformat()
+    return dumper.represent_scalar("tag:yaml.org,2002:timestamp", text)
+
+
+_Dumper.add_representer(datetime, _datetime)
+
+
+def dump_version(data: dict[str, Any]) -> str:
+    """A version document's file text: the schema header line, then the YAML."""
+    return SCHEMA_HEADER + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096)

@@ -1,0 +1,23 @@
+-- notif_send (v1.3.0): sends unless the user opted out; no idempotency (schema 1 has no key column).
+CREATE OR REPLACE FUNCTION public.notif_send(
+  p_user_id uuid,
+  p_channel text,
+  p_kind text,
+  p_title text,
+  p_body text DEFAULT NULL,
+  p_data jsonb DEFAULT NULL,
+  p_idempotency_key text DEFAULT NULL
+)
+RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE
+  v_id uuid;
+BEGIN
+  IF EXISTS (SELECT 1 FROM public.ai_consent WHERE user_id = p_user_id AND NOT notifications_enabled) THEN
+    RETURN NULL;
+  END IF;
+  INSERT INTO public.notifications (user_id, channel, kind, title, body, data)
+  VALUES (p_user_id, p_channel, p_kind, p_title, p_body, p_data)
+  RETURNING id INTO v_id;
+  RETURN v_id;
+END $$;

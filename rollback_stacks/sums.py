@@ -1,0 +1,74 @@
+"""Integrity: sha256 of SQL files and version documents, the schema fingerprint, and the per-stack sums file.
+
+`rollback.sum` (like atlas.sum) has one line `<sha256>  <path>` per recorded file (paths relative to the
+stack directory, sorted), then `total <sha256>` over all those lines. A version document's hash covers its
+parsed content except `status` and `status_history` (the only fields `rollback targets mark` may change).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SUMS_FILE = "rollback.sum"
+MUTABLE_FIELDS = ("status", "status_history")
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC) if value.tzinfo else value).isoformat()
+    return str(value)
+
+
+def document_hash(data: Mapping[str, Any]) -> str:
+    """Hex sha256 of a version document's canonical JSON, without its mutable status fields."""
+    content = {k: v for k, v in data.items() if k not in MUTABLE_FIELDS}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def fingerprint(up_hashes: Iterable[str]) -> str:
+    """Schema fingerprint: sha256 over `NNNN <sha256 of NNNN_*.up.sql>\\n` for migrations 1..N in order.
+
+    Computable offline from the migration files and, for a live database, from the up-file hashes of
+    the migrations it has applied (golang-migrate applies 1..N in order, so the list is a prefix).
+    """
+    lines = "".join(f"{n:04d} {h}\n" for n, h in enumerate(up_hashes, start=1))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def render(entries: Mapping[str, str]) -> str:
+    """The sums file text for path -> sha256 entries."""
+    body = "".join(f"{entries[p]}  {p}\n" for p in sorted(entries))
+    return body + f"total {hashlib.sha256(body.encode()).hexdigest()}\n"
+
+
+def parse(text: str) -> tuple[dict[str, str], str | None, list[tuple[int, str]]]:
+    """Entries, the recorded total (None if absent) and (line, text) of unparsable lines."""
+    entries: dict[str, str] = {}
+    total: str | None = None
+    bad: list[tuple[int, str]] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "total":
+            total = parts[1]
+        elif len(parts) == 2 and len(parts[0]) == 64 and parts[1] not in entries:
+            entries[parts[1]] = parts[0]
+        elif line.strip():
+            bad.append((n, line))
+    return entries, total, bad
+
+
+def total_ok(text: str) -> bool:
+    """Whether the sums file's total line matches its entry lines."""
+    entries, total, _ = parse(text)
+    return total is not None and render(entries) == text
