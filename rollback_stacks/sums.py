@@ -72,3 +72,51 @@ def total_ok(text: str) -> bool:
     """Whether the sums file's total line matches its entry lines."""
     entries, total, _ = parse(text)
     return total is not None and render(entries) == text
+
+
+def entry_hash(stack_dir: Path, rel: str) -> str:
+    """The recorded hash of a stack file: document_hash for versions/*.yaml, sha256 of the bytes otherwise."""
+    from rollback_stacks import docs
+
+    path = stack_dir / rel
+    if rel.startswith("versions/"):
+        data = docs.read(path, rel).data
+        return document_hash(data if isinstance(data, dict) else {"": data})
+    return sha256_file(path)
+
+
+def check(stack_dir: Path, where: str, required: Iterable[str]) -> list[str]:
+    """Problems of the stack's sums file against the files on disk and the files versions reference."""
+    from rollback_stacks.errors import TargetError, problem
+
+    sums_path = stack_dir / SUMS_FILE
+    shown = f"{where}/{SUMS_FILE}"
+    if not sums_path.is_file():
+        return [problem(shown, "", "the stack's sums file", "restore it from git (it is written by `rollback record`)",
+                        got="no such file")]
+    text = sums_path.read_text(encoding="utf-8", errors="replace")
+    entries, _, bad = parse(text)
+    out = [problem(shown, "", "`<sha256>  <path>` or `total <sha256>`", "restore the file from git", line=n,
+                   got=repr(line[:60])) for n, line in bad]
+    if not bad and not total_ok(text):
+        out.append(problem(shown, "total", "the total over the lines above it", "restore the file from git; "
+                           "rollback.sum is only written by the rollback verbs", got="a mismatch (hand edit?)"))
+    for rel, recorded in sorted(entries.items()):
+        if not (stack_dir / rel).is_file():
+            out.append(problem(f"{where}/{rel}", "", "the recorded file", "restore it from git", got="no such file"))
+            continue
+        try:
+            actual = entry_hash(stack_dir, rel)
+        except TargetError as err:
+            out.append(str(err))
+            continue
+        if actual != recorded:
+            what = ("only status changes (via `rollback targets mark`)" if rel.startswith("versions/")
+                    else "no change: recorded files are immutable")
+            out.append(problem(f"{where}/{rel}", "", f"the content recorded in {SUMS_FILE}: {what}",
+                               "revert the edit (git checkout -- <file>); record changes as a new version",
+                               got=f"changed since it was recorded (sha256 {actual[:12]}…, recorded {recorded[:12]}…)"))
+    for rel in sorted(set(required) - set(entries)):
+        out.append(problem(f"{where}/{rel}", "", f"an entry in {SUMS_FILE}", "add versions and SQL files only "
+                           "through `rollback record` / `rollback targets promote`", got="an unrecorded file"))
+    return out

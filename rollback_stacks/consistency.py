@@ -1,0 +1,154 @@
+"""Consistency of version documents with their SQL files and each other, checked before any change."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rollback_stacks import sums
+from rollback_stacks.docs import Document
+from rollback_stacks.errors import TargetError, problem
+from rollback_stacks.model import Version
+from rollback_stacks.paths import safe_path
+
+MIGRATION = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$")
+IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+SCHEMA_HINT = "see rollback_stacks/schema/version.schema.json"
+
+
+def migration_files(mdir: Path) -> dict[str, Path]:
+    """golang-migrate files (NNNN_name.up.sql / .down.sql) in a migrations directory, by file name."""
+    if not mdir.is_dir():
+        return {}
+    return {p.name: p for p in sorted(mdir.iterdir()) if MIGRATION.match(p.name) and p.is_file()}
+
+
+def migrations_upto(mdir: Path, schema_version: int) -> tuple[dict[str, Path], list[str]]:
+    """Up and down files of migrations 1..schema_version, and what is missing or ambiguous among them."""
+    found: dict[tuple[int, str], list[Path]] = {}
+    for name, path in migration_files(mdir).items():
+        m = MIGRATION.match(name)
+        assert m is not None
+        if int(m.group(1)) <= schema_version:
+            found.setdefault((int(m.group(1)), m.group(3)), []).append(path)
+    missing = [f"{n:04d}_*.{d}.sql" for n in range(1, schema_version + 1) for d in ("up", "down")
+               if len(found.get((n, d), [])) != 1]
+    return {p.name: p for paths in found.values() for p in paths}, missing
+
+
+def up_hashes(migrations: Mapping[str, str]) -> list[str]:
+    """Up-file hashes of recorded migrations, in migration order."""
+    return [migrations[name] for name in sorted(migrations) if name.endswith(".up.sql")]
+
+
+def required_files(stack_dir: Path, v: Version) -> list[str]:
+    """Stack-relative paths of every SQL file a (consistent) version references."""
+    if v.database is None:
+        return []
+    mdir = v.database.migrations_dir.rstrip("/")
+    return [f"{mdir}/{name}" for name in v.database.migrations] + [f.file for f in v.database.functions.values()]
+
+
+def _defines(sql: str, name: str) -> bool:
+    creates = re.findall(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+(?:public\.)?\"?(\w+)\"?\s*\(", sql, re.I)
+    return creates == [name] and re.search(r"\bCREATE\s+OR\s+REPLACE\s+FUNCTION\b", sql, re.I) is not None
+
+
+def _check_database(stack_dir: Path, v: Version, doc: Document, where: str) -> list[str]:
+    db = v.database
+    assert db is not None
+    out: list[str] = []
+    try:
+        mdir = safe_path(stack_dir, db.migrations_dir, where=where, field="database.migrations_dir",
+                         line=doc.line(("database", "migrations_dir")))
+    except TargetError as err:
+        return [str(err)]
+    line = doc.line(("database", "migrations"))
+    files, missing = migrations_upto(mdir, db.schema_version)
+    for pattern in missing:
+        out.append(problem(where, "database.migrations", f"exactly one {pattern} in {db.migrations_dir}/ "
+                           f"(schema_version {db.schema_version} needs up and down files for 1..{db.schema_version})",
+                           "add the missing migration file or lower database.schema_version", line=line))
+    for name in sorted(set(db.migrations) - set(files)):
+        out.append(problem(where, f"database.migrations.{name}", f"an existing file {db.migrations_dir}/{name} "
+                           f"numbered <= schema_version {db.schema_version}", "restore the file or remove the entry",
+                           line=doc.line(("database", "migrations", name)), got="no such SQL file"))
+    for name in sorted(set(files) - set(db.migrations)):
+        out.append(problem(where, "database.migrations", f"an entry for {name}", "record the version again with "
+                           "`rollback record` so every migration up to schema_version is hashed", line=line))
+    for name in sorted(set(files) & set(db.migrations)):
+        if sums.sha256_file(files[name]) != db.migrations[name]:
+            out.append(problem(where, f"database.migrations.{name}", f"{db.migrations_dir}/{name} unchanged since "
+                               "it was recorded", "revert the migration file; ship changes as a new migration",
+                               line=doc.line(("database", "migrations", name)), got="a different sha256"))
+    if not out and sums.fingerprint(up_hashes(db.migrations)) != db.schema_fingerprint:
+        out.append(problem(where, "database.schema_fingerprint", "sha256 over the up-migration hashes 1..N "
+                           "(rollback_stacks.fingerprint)", "record the version again with `rollback record`",
+                           line=doc.line(("database", "schema_fingerprint")), got=db.schema_fingerprint[:12] + "…"))
+    for name, fn in db.functions.items():
+        fline = doc.line(("database", "functions", name, "file"))
+        if not IDENT.match(name):
+            out.append(problem(where, f"database.functions.{name}", "a lower-case SQL identifier",
+                               "rename the function entry", line=fline))
+            continue
+        try:
+            path = safe_path(stack_dir, fn.file, where=where, field=f"database.functions.{name}.file", line=fline)
+        except TargetError as err:
+            out.append(str(err))
+            continue
+        if not path.is_file():
+            out.append(problem(where, f"database.functions.{name}.file", "an existing SQL file",
+                               "restore the file or correct the path", line=fline, got=f"missing {fn.file}"))
+        elif sums.sha256_file(path) != fn.sha256:
+            out.append(problem(where, f"database.functions.{name}", f"{fn.file} unchanged since it was recorded",
+                               "revert the file; put a changed body in a new <name>.<variant>.sql and record a new "
+                               "version", line=fline, got="a different sha256"))
+        elif not _defines(path.read_text(encoding="utf-8", errors="replace"), name):
+            out.append(problem(where, f"database.functions.{name}.file", f"one CREATE OR REPLACE FUNCTION {name}(…)",
+                               "put exactly that function in the file", line=fline))
+    for name in db.triggers:
+        if not IDENT.match(name):
+            out.append(problem(where, f"database.triggers.{name}", "a lower-case SQL identifier",
+                               "rename the trigger entry", line=doc.line(("database", "triggers", name))))
+    return out
+
+
+def check_version(stack_dir: Path, v: Version, doc: Document, where: str, settings: Mapping[str, Any]) -> list[str]:
+    """Problems of one version against its stack directory and settings."""
+    out: list[str] = []
+    if v.database is not None:
+        out += _check_database(stack_dir, v, doc, where)
+    if v.app is not None and v.app.requires_schema is not None and v.database is not None:
+        req, have = v.app.requires_schema, v.database.schema_version
+        if not req.min <= have <= req.max:
+            out.append(problem(where, "app.requires_schema", f"a range containing database.schema_version {have}",
+                               "fix the app's schema range or the schema version; this version cannot be applied",
+                               line=doc.line(("app", "requires_schema")), got=f"[{req.min}, {req.max}]"))
+    allowed = settings.get("rollback:allowedDomains")
+    if v.app is not None and isinstance(allowed, list):
+        for i, domain in enumerate(v.app.domains):
+            if domain not in allowed:
+                out.append(problem(where, f"app.domains[{i}]", f"one of rollback:allowedDomains {allowed}",
+                                   "use an allowed domain or add it to Pulumi.<stack>.yaml",
+                                   line=doc.line(("app", "domains", i)), got=repr(domain)))
+    return out
+
+
+def check_series(items: Sequence[tuple[Version, Document, str]]) -> list[str]:
+    """Problems across a stack's versions: unique labels, created_at increasing with version."""
+    out: list[str] = []
+    labels: dict[str, int] = {}
+    ordered = sorted(items, key=lambda item: item[0].version)
+    for (v, doc, where), prev in zip(ordered, [None, *ordered[:-1]], strict=True):
+        if v.label in labels:
+            out.append(problem(where, "label", f"a label unique in the stack (version {labels[v.label]} has it)",
+                               "choose a new label", line=doc.line(("label",)), got=repr(v.label)))
+        labels.setdefault(v.label, v.version)
+        if prev is not None and v.created_at <= prev[0].created_at:
+            out.append(problem(where, "created_at", f"a time after version {prev[0].version}'s "
+                               f"({prev[0].created_at.isoformat()}): versions are monotonic",
+                               "give this version a later created_at or renumber the files",
+                               line=doc.line(("created_at",)), got=v.created_at.isoformat()))
+    return out

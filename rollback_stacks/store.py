@@ -1,0 +1,190 @@
+"""Loading a stack's record: every version document parsed safely, schema-validated, checked for consistency
+with its SQL files and neighbours, and verified against the sums file. Anything wrong raises TargetError."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from rollback_stacks import consistency, docs, hygiene, refs, sums
+from rollback_stacks.errors import TargetError, problem
+from rollback_stacks.model import Version
+from rollback_stacks.paths import safe_path
+
+STACKS_ROOT = Path(__file__).resolve().parent
+STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+VERSION_FILE = re.compile(r"^(\d{4})\.yaml$")
+DEFAULT_RETAIN = 10
+_FLAG_TYPES = {"bool", "int", "float", "str"}
+
+
+@dataclass(frozen=True, eq=False)
+class StackRecord:
+    """A stack's validated versions (sorted by version) and its settings from Pulumi.<stack>.yaml."""
+
+    name: str
+    dir: Path
+    versions: list[Version]
+    settings: dict[str, Any] = field(default_factory=dict)
+    documents: dict[int, docs.Document] = field(default_factory=dict, repr=False)
+
+    def shown(self, rel: str = "") -> str:
+        """A stack file's path as shown in messages (relative to the directory holding the stacks root)."""
+        return _shown(self.dir, rel)
+
+    def resolve(self, ref: str, *, deployed: int | None = None, allow_candidate: bool = False) -> Version:
+        """The target a ref selects (see rollback_stacks.refs.resolve)."""
+        return refs.resolve(self.versions, ref, deployed=deployed, allow_candidate=allow_candidate)
+
+    def find(self, ref: str) -> Version:
+        """The version a number, label or last-good names, whatever its status."""
+        return refs.find(self.versions, ref)
+
+    def file(self, rel: str) -> Path:
+        """A path inside the stack directory, refusing absolute paths, .. and symlinks leading out."""
+        return safe_path(self.dir, rel, where=self.shown())
+
+    def verify(self) -> None:
+        """Re-check integrity on disk: raises naming every file changed since it was recorded."""
+        _raise(sums.check(self.dir, self.shown(), self.required_files()))
+
+    def required_files(self) -> list[str]:
+        """Every file the sums file must record: the version documents and the SQL files they reference."""
+        out = [f"versions/{v.version:04d}.yaml" for v in self.versions]
+        return sorted({*out, *(rel for v in self.versions for rel in consistency.required_files(self.dir, v))})
+
+    @property
+    def last_good(self) -> Version | None:
+        """The highest known-good version."""
+        return refs.last_good(self.versions)
+
+    @property
+    def retain(self) -> int:
+        """How many known-good versions retention keeps (rollback:retain, default 10)."""
+        value = self.settings.get("rollback:retain", DEFAULT_RETAIN)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else DEFAULT_RETAIN
+
+
+def _shown(stack_dir: Path, rel: str = "") -> str:
+    base = f"{stack_dir.parent.name}/{stack_dir.name}"
+    return f"{base}/{rel}" if rel else base
+
+
+def _raise(problems: list[str]) -> None:
+    if len(problems) == 1:
+        raise TargetError(problems[0])
+    if problems:
+        raise TargetError(f"{len(problems)} problems:\n  " + "\n  ".join(problems))
+
+
+def stacks(root: Path | None = None) -> list[str]:
+    """Names of the stacks under root (directories holding versions/)."""
+    root = root or STACKS_ROOT
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "versions").is_dir()) if root.is_dir() else []
+
+
+def settings(root: Path, stack: str) -> dict[str, Any]:
+    """The `config:` of Pulumi.<stack>.yaml next to root, or {} if there is none."""
+    path = root.parent / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        return {}
+    data = docs.read(path, path.name).data
+    config = data.get("config") if isinstance(data, dict) else None
+    return config if isinstance(config, dict) else {}
+
+
+def _expected(e: dict[str, Any]) -> tuple[str, str]:
+    msg = str(e["msg"])
+    for prefix in ("Input should be ", "Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    return msg, repr(e.get("input"))[:60]
+
+
+def _schema_problems(doc: docs.Document, where: str, err: ValidationError) -> list[str]:
+    out: list[str] = []
+    seen: set[tuple[str | int, ...]] = set()
+    for e in err.errors(include_url=False):
+        loc = tuple(e["loc"])
+        if loc[:2] == ("jobs", "flags") and len(loc) == 4 and loc[3] in _FLAG_TYPES:
+            loc, e = loc[:3], {**e, "msg": "a boolean, an integer, a number or a string"}
+        if loc in seen:
+            continue
+        seen.add(loc)
+        name = ".".join(map(str, loc)) or "(document)"
+        if e["type"] == "extra_forbidden":
+            out.append(problem(where, name, "only the fields the schema defines", f"remove `{loc[-1]}` or correct "
+                               f"its spelling ({consistency.SCHEMA_HINT})", line=doc.line(loc), got="an unknown field"))
+        elif e["type"] == "missing":
+            out.append(problem(where, name, "this required field", f"add `{loc[-1]}:` ({consistency.SCHEMA_HINT})",
+                               line=doc.line(loc), got="nothing"))
+        else:
+            expected, got = _expected(e)
+            out.append(problem(where, name, expected, f"set `{name}` to {expected}", line=doc.line(loc), got=got))
+    return out
+
+
+def parse_version(path: Path, where: str) -> tuple[Version, docs.Document]:
+    """One version document, read safely, free of secrets and schema-valid."""
+    doc = docs.read(path, where)
+    if not isinstance(doc.data, dict):
+        raise TargetError(problem(where, "(document)", "a mapping of version fields", f"start from an existing "
+                                  f"version file ({consistency.SCHEMA_HINT})", line=1, got=type(doc.data).__name__))
+    secrets = [problem(where, ".".join(map(str, loc)), "no secrets in version files (they come from Pulumi config "
+                       "secrets)", "remove the value; use `pulumi config set --secret`", line=doc.line(loc), got=what)
+               for loc, what in hygiene.findings(doc.data)]
+    _raise(secrets)
+    try:
+        version = Version.model_validate(doc.data)
+    except ValidationError as err:
+        _raise(_schema_problems(doc, where, err) or [problem(where, "", "a valid version document", str(err))])
+        raise AssertionError("unreachable") from err
+    return version, doc
+
+
+def _read_versions(stack_dir: Path) -> tuple[list[tuple[Version, docs.Document, str]], list[str]]:
+    items, out = [], []
+    for path in sorted((stack_dir / "versions").iterdir()):
+        where = _shown(stack_dir, f"versions/{path.name}")
+        m = VERSION_FILE.match(path.name)
+        if not m or not path.is_file() or path.is_symlink():
+            out.append(problem(where, "", "only NNNN.yaml version files in versions/", "rename or remove the entry",
+                               got="an unexpected entry"))
+            continue
+        try:
+            version, doc = parse_version(path, where)
+        except TargetError as err:
+            out.append(str(err))
+            continue
+        if version.version != int(m.group(1)):
+            out.append(problem(where, "version", f"{int(m.group(1))} (the file name's number)", "make the file name "
+                               "and version agree", line=doc.line(("version",)), got=str(version.version)))
+            continue
+        items.append((version, doc, where))
+    return items, out
+
+
+def load(stack: str, root: Path | None = None, *, verify: bool = True) -> StackRecord:
+    """Load and fully validate the record of a stack under root (default: this package's directory)."""
+    root = (root or STACKS_ROOT).resolve()
+    if not STACK_NAME.match(stack) or not (root / stack / "versions").is_dir():
+        known = ", ".join(stacks(root)) or "none"
+        raise TargetError(problem(f"{root.name}/{stack}", "stack", f"one of the stacks under {root}: {known}",
+                                  "check the stack name (or create rollback_stacks/<stack>/versions/)",
+                                  got=repr(stack)))
+    stack_dir = root / stack
+    config = settings(root, stack)
+    items, out = _read_versions(stack_dir)
+    _raise(out)
+    for version, doc, where in items:
+        out += consistency.check_version(stack_dir, version, doc, where, config)
+    out += consistency.check_series(items)
+    _raise(out)
+    record = StackRecord(stack, stack_dir, sorted((v for v, _, _ in items), key=lambda v: v.version), config,
+                         {v.version: doc for v, doc, _ in items})
+    if verify:
+        record.verify()
+    return record
