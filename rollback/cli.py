@@ -55,6 +55,42 @@ def sandbox_down(dir_: Path | None = SandboxDir) -> None:
     typer.echo(f"sandbox in {root} stopped and removed" if sandbox.down(root) else f"no sandbox in {root}")
 
 
+@app.command("decide")
+def decide_cmd(
+    validation: Path = typer.Option(None, "--validation", help="Validation result JSON (see --schema)."),
+    stack: str | None = typer.Option(None, "--stack", help="Stack whose `rollback:thresholds` apply."),
+    fmt: str = typer.Option("text", "--format", help="text or json."),
+    override_reason: str | None = typer.Option(None, "--override-reason", help="Emergency override: reason."),
+    approver: str | None = typer.Option(None, "--approver", help="Emergency override: who approved it."),
+    schema: bool = typer.Option(False, "--schema", help="Print the validation result JSON Schema and exit."),
+) -> None:
+    """Decide rollback / fix forward / re-run / data fix from a validation result (seeds 001-004).
+
+    Exit codes: 0 nothing to do, 3 rollback to last-good, 4 fix forward, 5 re-run validation,
+    6 data fix + re-validation, 1 bad input. Thresholds: `rollback:thresholds` in Pulumi.<stack>.yaml
+    (errorRate, p95Ms, availability, criticalErrors), else seed 002's defaults.
+    """
+    from rollback.decide import run
+
+    raise typer.Exit(run(validation, stack=stack, fmt=fmt, override_reason=override_reason, approver=approver,
+                         schema=schema))
+
+
+@app.command("export")
+def export_cmd(
+    stack: str = typer.Argument(..., help="Stack name."),
+    version: int = typer.Option(..., "--version", help="Update number N, as `rollback export` lists it (1 = first)."),
+    backend_url: str | None = typer.Option(None, "--backend-url", envvar="PULUMI_BACKEND_URL",
+                                           help="file://DIR or s3://BUCKET[/prefix] (default: $PULUMI_BACKEND_URL)."),
+    project: str | None = typer.Option(None, "--project", help="Project name (default: found in the backend)."),
+    out: Path | None = typer.Option(None, "--out", help="Write here instead of stdout."),
+) -> None:
+    """Write checkpoint N of a self-managed backend as `pulumi stack export` would."""
+    from rollback.export import run
+
+    run(stack, version, backend_url=backend_url, project=project, out=out)
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit 1, never a traceback."""
     try:
