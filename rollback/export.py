@@ -78,8 +78,8 @@ class S3Store:
     def list(self, prefix: str) -> list[str]:
         """Object keys directly under prefix, relative to the backend root."""
         keys: list[str] = []
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._key(prefix) + "/",
-                                                                      Delimiter="/")
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix) + "/", Delimiter="/")
         for page in pages:
             keys += [obj["Key"] for obj in page.get("Contents", [])]
         cut = len(self.prefix) + 1 if self.prefix else 0
