@@ -75,10 +75,15 @@ def _shown(stack_dir: Path, rel: str = "") -> str:
 
 
 def _raise(problems: list[str]) -> None:
-    if len(problems) == 1:
-        raise TargetError(problems[0])
     if problems:
-        raise TargetError(f"{len(problems)} problems:\n  " + "\n  ".join(problems))
+        raise joined(problems)
+
+
+def joined(problems: list[str]) -> TargetError:
+    """One TargetError for one or more problems."""
+    if len(problems) == 1:
+        return TargetError(problems[0])
+    return TargetError(f"{len(problems)} problems:\n  " + "\n  ".join(problems))
 
 
 def stacks(root: Path | None = None) -> list[str]:
@@ -140,8 +145,7 @@ def parse_version(path: Path, where: str) -> tuple[Version, docs.Document]:
     try:
         version = Version.model_validate(doc.data)
     except ValidationError as err:
-        _raise(_schema_problems(doc, where, err) or [problem(where, "", "a valid version document", str(err))])
-        raise AssertionError("unreachable") from err
+        raise joined(_schema_problems(doc, where, err) or [str(err)]) from None
     return version, doc
 
 

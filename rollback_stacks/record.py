@@ -1,0 +1,155 @@
+"""Recording versions: `record` captures a new version document, `mark` changes a version's status.
+
+`record` starts from --from-file (a version document; its version, created_at, status and every hash are
+filled in) or else from a copy of the stack's newest version, applies the captured values (label, git sha,
+deployment id, schema version/range, function files, flags, Pulumi stack version), computes the SQL hashes
+and schema fingerprint from the stack's files, and writes versions/NNNN.yaml plus the sums, validated first.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rollback_stacks import consistency, docs, store, sums, write
+from rollback_stacks.errors import TargetError, problem
+from rollback_stacks.model import FlagValue, Status, Version
+from rollback_stacks.paths import safe_path
+
+_PLACEHOLDER = "0" * 64
+
+
+@dataclass(frozen=True)
+class Capture:
+    """What `rollback record` captures; None (or empty) keeps the base document's value."""
+
+    label: str
+    source: Path | None = None
+    git_sha: str | None = None
+    deployment_id: str | None = None
+    schema_version: int | None = None
+    requires_schema: tuple[int, int] | None = None
+    functions: dict[str, str] = field(default_factory=dict)
+    flags: dict[str, FlagValue] = field(default_factory=dict)
+    status: Status = "candidate"
+    stack_version: int | None = None
+
+
+def _git_head(where: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10, check=False)
+    except OSError:
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _section(data: dict[str, Any], name: str, option: str) -> dict[str, Any]:
+    section = data.get(name)
+    if not isinstance(section, dict):
+        raise TargetError(problem("record", name, f"a `{name}:` section in the base version to apply {option} to",
+                                  "use --from-file with a complete version document"))
+    return section
+
+
+def _base(rec: store.StackRecord, cap: Capture) -> dict[str, Any]:
+    if cap.source is not None:
+        doc = docs.read(cap.source)
+        if not isinstance(doc.data, dict):
+            raise TargetError(problem(cap.source, "(document)", "a mapping of version fields",
+                                      "start from an existing version file", line=1))
+        return copy.deepcopy(doc.data)
+    if not rec.versions:
+        raise TargetError(problem(rec.shown("versions"), "", "a version to copy", "pass --from-file with a version "
+                                  "document"))
+    data = copy.deepcopy(rec.documents[rec.versions[-1].version].data)
+    for key in ("version", "git_sha", "promoted_from"):
+        data.pop(key, None)
+    if isinstance(data.get("snapshot"), dict):
+        data["snapshot"]["reference"] = None
+    return data
+
+
+def _apply(data: dict[str, Any], cap: Capture) -> None:
+    if cap.deployment_id is not None:
+        _section(data, "app", "--deployment-id")["deployment_id"] = cap.deployment_id
+    if cap.requires_schema is not None:
+        low, high = cap.requires_schema
+        _section(data, "app", "--requires-schema")["requires_schema"] = {"min": low, "max": high}
+    if cap.schema_version is not None:
+        _section(data, "database", "--schema-version")["schema_version"] = cap.schema_version
+    for name, rel in cap.functions.items():
+        fns = _section(data, "database", "--function").setdefault("functions", {})
+        fns[name] = {"file": rel, "sha256": _PLACEHOLDER}
+    if cap.flags:
+        _section(data, "jobs", "--flag").setdefault("flags", {}).update(cap.flags)
+    if cap.stack_version is not None:
+        data["pulumi"] = {**(data.get("pulumi") or {}), "stack_version": cap.stack_version}
+
+
+def seal(data: dict[str, Any], stack_dir: Path) -> None:
+    """Fill in a draft's SQL hashes and schema fingerprint from the stack's files (left to validation if absent)."""
+    db = data.get("database")
+    if not isinstance(db, dict) or not isinstance(db.get("schema_version"), int):
+        return
+    mdir = safe_path(stack_dir, str(db.get("migrations_dir", "")), field="database.migrations_dir")
+    files, _ = consistency.migrations_upto(mdir, db["schema_version"])
+    db["migrations"] = {name: sums.sha256_file(path) for name, path in sorted(files.items())}
+    db["schema_fingerprint"] = sums.fingerprint(consistency.up_hashes(db["migrations"]))
+    for name, fn in (db.get("functions") or {}).items():
+        if isinstance(fn, dict) and isinstance(fn.get("file"), str):
+            path = safe_path(stack_dir, fn["file"], field=f"database.functions.{name}.file")
+            fn["sha256"] = sums.sha256_file(path) if path.is_file() else _PLACEHOLDER
+
+
+def ordered(data: dict[str, Any]) -> dict[str, Any]:
+    """Top-level fields in the model's order (unknown ones last, for validation to name)."""
+    keys = [k for k in Version.model_fields if k in data] + [k for k in data if k not in Version.model_fields]
+    return {k: data[k] for k in keys}
+
+
+def _write_version(scratch: Path, data: dict[str, Any]) -> None:
+    (scratch / "versions" / f"{data['version']:04d}.yaml").write_text(docs.dump_version(ordered(data)),
+                                                                     encoding="utf-8")
+
+
+def record(stack: str, cap: Capture, *, root: Path | None = None, now: datetime | None = None) -> Version:
+    """Capture a new version of a stack (validated before anything is written)."""
+    rec = store.load(stack, root)
+    number = (rec.versions[-1].version if rec.versions else 0) + 1
+    data = _base(rec, cap)
+    if data.get("version", number) != number:
+        raise TargetError(problem(cap.source or "record", "version", f"{number} (the next version of {stack})",
+                                  f"remove `version:` or set it to {number}", got=repr(data.get("version"))))
+    git_sha = cap.git_sha or data.get("git_sha") or _git_head(rec.dir)
+    if not git_sha:
+        raise TargetError(problem("record", "git_sha", "the release's git commit", "pass --git-sha"))
+    data.update(version=number, label=cap.label, git_sha=git_sha, status=cap.status, status_history=[],
+                created_at=now or datetime.now(UTC))
+    _apply(data, cap)
+    with write.transaction(rec) as scratch:
+        seal(data, scratch)
+        _write_version(scratch, data)
+    return store.load(stack, root).find(str(number))
+
+
+def mark(stack: str, ref: str, status: Status, reason: str, *, by: str | None = None, root: Path | None = None,
+         now: datetime | None = None) -> Version:
+    """Change a version's status, appending the change (at, status, reason, by) to its status_history."""
+    rec = store.load(stack, root)
+    version = rec.find(ref)
+    if version.status == status:
+        raise TargetError(f"version {version.version} ({version.label}) is already {status}; expected a different "
+                          "--status; fix: choose another status or another version")
+    if not reason.strip():
+        raise TargetError("--reason: got an empty reason; expected why the status changes; fix: pass --reason '…'")
+    data = copy.deepcopy(rec.documents[version.version].data)
+    change = {"at": now or datetime.now(UTC), "status": status, "reason": reason.strip(), "by": by}
+    data.update(status=status, status_history=[*(data.get("status_history") or []), change])
+    with write.transaction(rec) as scratch:
+        _write_version(scratch, data)
+    return store.load(stack, root).find(str(version.version))
