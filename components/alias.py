@@ -1,0 +1,61 @@
+"""DeploymentAlias: points each alias domain at the target deployment by moving it in place (one assign call)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumiverse_vercel as vercel
+
+from components.base import TYPE_PREFIX, child_opts, component_deps
+from components.providers.alias import AliasAssignment
+
+VARIANTS = ("dynamic", "vercel")
+
+
+@dataclass(frozen=True)
+class DeploymentAliasArgs:
+    """Alias domains, the deployment they must point at, and which implementation moves them."""
+
+    domains: list[str]
+    deployment_id: str
+    variant: str = "dynamic"
+    team_id: str | None = None
+    frozen_by: pulumi.Input[str] | None = None
+
+
+def vercel_alias_options(parent: pulumi.Resource, deps: list[pulumi.Resource]) -> pulumi.ResourceOptions:
+    """Options that turn the bridged vercel.Alias's forced replace into one in-place move.
+
+    The Terraform-bridged Alias marks deployment_id as requires-replace. Delete-before-replace would leave
+    the domain without an alias; plain create-before-delete would assign the alias to the new deployment
+    (Vercel moves it in place: the one call we want) and then delete the *old* resource, whose delete is
+    DELETE /v2/aliases/<domain> - removing the alias it just moved. So: create-before-delete
+    (delete_before_replace=False) plus retain_on_delete=True, which makes the engine drop the replaced
+    resource from state without calling delete. The only API call of a move is the assign.
+    """
+    return child_opts(parent, deps, delete_before_replace=False, retain_on_delete=True)
+
+
+class DeploymentAlias(pulumi.ComponentResource):
+    """One alias step per domain; a new deployment id is an in-place update, never a delete."""
+
+    deployment_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DeploymentAliasArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{TYPE_PREFIX}DeploymentAlias", name, None, opts)
+        if args.variant not in VARIANTS:
+            raise ValueError(f"alias variant {args.variant!r} is not one of {', '.join(VARIANTS)}")
+        deps = component_deps(opts)
+        self.steps: list[pulumi.Resource] = []
+        for domain in args.domains:
+            if args.variant == "dynamic":
+                step: pulumi.Resource = AliasAssignment(
+                    f"{name}-{domain}", {"alias": domain, "deployment_id": args.deployment_id,
+                                         "jobs_frozen_by": args.frozen_by}, child_opts(self, deps))
+            else:
+                step = vercel.Alias(f"{name}-{domain}", alias=domain, deployment_id=args.deployment_id,
+                                    team_id=args.team_id, opts=vercel_alias_options(self, deps))
+            self.steps.append(step)
+        self.deployment_id = pulumi.Output.from_input(args.deployment_id)
+        self.register_outputs({"domains": args.domains, "deployment_id": self.deployment_id})

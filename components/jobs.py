@@ -1,0 +1,110 @@
+"""JobControl: the freeze step (first) and the release step (last) of a rollout, for four backends."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumiverse_vercel as vercel
+
+from components.base import TYPE_PREFIX, child_opts, component_deps
+from components.providers.jobs import JobFreeze, JobRelease
+
+BACKENDS = ("postgres", "ssm", "vercel-env", "http")
+
+
+@dataclass(frozen=True)
+class JobControlArgs:
+    """How jobs are frozen and released, and the flag values the release step sets.
+
+    Provider-backed backends (ssm, vercel-env) keep two markers: workers run only while `rollout` == `released`.
+    """
+
+    backend: str
+    rollout_id: str
+    flags: dict[str, Any] = field(default_factory=dict)
+    admin_url: str | None = None
+    ssm_prefix: str = "/rollback"
+    vercel_project_id: str | None = None
+    vercel_team_id: str | None = None
+
+
+class JobControl(pulumi.ComponentResource):
+    """Freezes jobs on construction; `release_after(steps)` declares the release step after the given steps."""
+
+    frozen_by: pulumi.Output[str]
+    jobs_frozen: pulumi.Output[bool]
+
+    def __init__(self, name: str, args: JobControlArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{TYPE_PREFIX}JobControl", name, None, opts)
+        if args.backend not in BACKENDS:
+            raise ValueError(f"jobs backend {args.backend!r} is not one of {', '.join(BACKENDS)}")
+        self._name, self.args = name, args
+        self.release_steps: list[pulumi.Resource] = []
+        deps = component_deps(opts)
+        if args.backend in ("postgres", "http"):
+            freeze = JobFreeze(f"{name}-freeze", {"backend": args.backend, "rollout_id": args.rollout_id,
+                                                  "admin_url": args.admin_url}, child_opts(self, deps))
+            self.frozen_by = freeze.rollout_id  # type: ignore[attr-defined]
+        elif args.backend == "ssm":
+            freeze = aws.ssm.Parameter(f"{name}-freeze", name=f"{args.ssm_prefix}/jobs/rollout", type="String",
+                                       value=args.rollout_id, overwrite=True, opts=child_opts(self, deps))
+            self.frozen_by = freeze.value
+        else:
+            freeze = vercel.ProjectEnvironmentVariable(
+                f"{name}-freeze", project_id=self._project(), team_id=args.vercel_team_id, key="ROLLBACK_ROLLOUT",
+                value=args.rollout_id, targets=["production"], sensitive=False, opts=child_opts(self, deps))
+            self.frozen_by = freeze.value  # type: ignore[assignment]
+        self.freeze_step: pulumi.Resource = freeze
+
+    def _project(self) -> str:
+        if not self.args.vercel_project_id:
+            raise ValueError("the vercel-env jobs backend needs the app's Vercel project id")
+        return self.args.vercel_project_id
+
+    def release_after(self, steps: Sequence[pulumi.Resource]) -> list[pulumi.Resource]:
+        """Declare the release step(s) depending on `steps` (plus the freeze), then register outputs."""
+        args, name, after = self.args, self._name, [self.freeze_step, *steps]
+        if args.backend in ("postgres", "http"):
+            release = JobRelease(f"{name}-release", {"backend": args.backend, "rollout_id": args.rollout_id,
+                                                     "flags": args.flags, "admin_url": args.admin_url},
+                                 child_opts(self, after))
+            self.release_steps = [release]
+            self.jobs_frozen = release.frozen  # type: ignore[attr-defined]
+        else:
+            self.release_steps = self._marker_release(after)
+            marker = self.release_steps[-1]
+            self.jobs_frozen = pulumi.Output.all(self.frozen_by, marker.value).apply(  # type: ignore[attr-defined]
+                lambda v: v[0] != v[1])
+        self.register_outputs({"frozen_by": self.frozen_by, "jobs_frozen": self.jobs_frozen})
+        return self.release_steps
+
+    def _marker_release(self, after: list[pulumi.Resource]) -> list[pulumi.Resource]:
+        """ssm / vercel-env: one value per flag, then the `released` marker last."""
+        args, name = self.args, self._name
+        flags: list[pulumi.Resource] = []
+        for flag, value in sorted(args.flags.items()):
+            text = json.dumps(value)
+            if args.backend == "ssm":
+                flags.append(aws.ssm.Parameter(f"{name}-flag-{flag}", name=f"{args.ssm_prefix}/flags/{flag}",
+                                               type="String", value=text, overwrite=True,
+                                               opts=child_opts(self, after)))
+            else:
+                flags.append(vercel.ProjectEnvironmentVariable(
+                    f"{name}-flag-{flag}", project_id=self._project(), team_id=args.vercel_team_id,
+                    key=f"FLAG_{flag.upper()}", value=text, targets=["production"], sensitive=False,
+                    opts=child_opts(self, after)))
+        if args.backend == "ssm":
+            marker: pulumi.Resource = aws.ssm.Parameter(
+                f"{name}-release", name=f"{args.ssm_prefix}/jobs/released", type="String", value=args.rollout_id,
+                overwrite=True, opts=child_opts(self, [*after, *flags]))
+        else:
+            marker = vercel.ProjectEnvironmentVariable(
+                f"{name}-release", project_id=self._project(), team_id=args.vercel_team_id, key="ROLLBACK_RELEASED",
+                value=args.rollout_id, targets=["production"], sensitive=False,
+                opts=child_opts(self, [*after, *flags]))
+        return [*flags, marker]

@@ -1,0 +1,57 @@
+"""The Pulumi program: resolve the stack's `rollback:target` in rollback_stacks and declare one Release."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.release import Release, ReleaseArgs
+from components.rollout import COMPONENTS
+from components.target import load_target
+
+
+def _settings(config: pulumi.Config) -> dict[str, Any]:
+    """Every rollback:* setting the program reads, with defaults."""
+    budget = config.get_float("healthBudgetSeconds")
+    return {
+        "target": config.require("target"),
+        "components": list(config.get_object("components") or COMPONENTS),
+        "allow_data_loss": bool(config.get_bool("allowDataLoss") or False),
+        "deployed": config.get_int("deployed"),
+        "allow_candidate": bool(config.get_bool("allowCandidate") or False),
+        "allowed_domains": config.get_object("allowedDomains"),
+        "snapshot_destination": config.get("snapshotDestination") or "s3",
+        "rds_instance": config.get("rdsInstance"),
+        "jobs_admin_url": config.get("jobsAdminUrl"),
+        "health_budget_seconds": budget,
+    }
+
+
+def pulumi_program() -> None:
+    """Declare the release of the resolved target and export what was deployed."""
+    import rollback_stacks
+
+    s = _settings(pulumi.Config("rollback"))
+    stack = pulumi.get_stack()
+    record = rollback_stacks.load(stack)
+    version = record.resolve(s["target"], deployed=s["deployed"], allow_candidate=s["allow_candidate"])
+    target = load_target(record.dir, version, record.versions)
+    allowed = s["allowed_domains"]
+    if allowed is not None and "alias" in s["components"]:
+        outside = [d for d in target.domains if d not in allowed]
+        if outside:
+            raise ValueError(f"{version.label}: alias domain(s) {', '.join(outside)} "
+                             "are not in rollback:allowedDomains")
+    release = Release("release", ReleaseArgs(
+        target=target, components=s["components"], allow_data_loss=s["allow_data_loss"], stack=stack,
+        snapshot_destination=s["snapshot_destination"], rds_instance_identifier=s["rds_instance"],
+        jobs_admin_url=s["jobs_admin_url"], health_budget_seconds=s["health_budget_seconds"]))
+    pulumi.export("version", target.version)
+    pulumi.export("label", target.label)
+    pulumi.export("deployment_id", target.deployment_id)
+    pulumi.export("schema_version", release.schema_version)
+    pulumi.export("snapshot_reference", release.snapshot_reference)
+    pulumi.export("rollout_id", release.rollout_id)
+    pulumi.export("jobs_frozen", release.jobs_frozen)
+    pulumi.export("components", [c for c in COMPONENTS if c in s["components"]])

@@ -1,0 +1,114 @@
+"""golang-migrate directory semantics: parse NNNN_name.{up,down}.sql, plan up/down steps, spot data-loss SQL."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+FILE_RE = re.compile(r"^(\d+)_(.+)\.(up|down)\.sql$")
+COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+IDENT = r'(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)'
+QUALIFIED = rf"{IDENT}(?:\s*\.\s*{IDENT})?"
+DROP_TABLE = re.compile(rf"\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?((?:{QUALIFIED})(?:\s*,\s*{QUALIFIED})*)", re.I)
+TRUNCATE = re.compile(rf"\bTRUNCATE\s+(?:TABLE\s+)?(?:ONLY\s+)?((?:{QUALIFIED})(?:\s*,\s*{QUALIFIED})*)", re.I)
+ALTER_TABLE = re.compile(rf"\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({QUALIFIED})\s+(.*?)(?:;|$)", re.I | re.S)
+DROP_COLUMN = re.compile(rf"(?:^|,)\s*DROP\s+(?!CONSTRAINT\b)(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?({IDENT})", re.I)
+
+
+class MigrationError(Exception):
+    """The migrations cannot take the database to the target (missing file, unknown version, ...)."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One version of a golang-migrate directory and its up/down file names."""
+
+    version: int
+    name: str
+    up: str | None = None
+    down: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """Run `file`; afterwards the database is at `to` (None: no version row, as after the last down)."""
+
+    file: str
+    direction: str
+    to: int | None
+
+
+@dataclass
+class Plan:
+    """How to move from `current` to `target`."""
+
+    current: int | None
+    target: int
+    steps: list[Step] = field(default_factory=list)
+
+    def describe(self) -> dict[str, object]:
+        """The preview form: from, to, direction and files in order."""
+        direction = "none" if not self.steps else self.steps[0].direction
+        return {"from": self.current or 0, "to": self.target, "direction": direction,
+                "files": [s.file for s in self.steps]}
+
+
+def parse(files: list[str]) -> list[Migration]:
+    """Migrations by version from file names (others ignored); two names for one version is an error."""
+    found: dict[int, Migration] = {}
+    for file in sorted(files):
+        m = FILE_RE.match(file.rsplit("/", 1)[-1])
+        if not m:
+            continue
+        version, name, kind = int(m.group(1)), m.group(2), m.group(3)
+        old = found.get(version, Migration(version, name))
+        if old.name != name:
+            raise MigrationError(f"version {version} has two names: {old.name} and {name}")
+        up, down = (file, old.down) if kind == "up" else (old.up, file)
+        found[version] = Migration(version, name, up, down)
+    return [found[v] for v in sorted(found)]
+
+
+def plan(migrations: list[Migration], current: int | None, target: int) -> Plan:
+    """The golang-migrate steps from current to target (up: ascending .up.sql, down: descending .down.sql)."""
+    versions = [m.version for m in migrations]
+    if target and target not in versions:
+        raise MigrationError(f"target schema version {target} has no migration file (known: {versions})")
+    if current and current not in versions:
+        raise MigrationError(f"the database is at schema version {current}, which the migrations directory "
+                             f"does not contain (known: {versions})")
+    result = Plan(current, target)
+    now = current or 0
+    if target > now:
+        for m in migrations:
+            if now < m.version <= target:
+                if m.up is None:
+                    raise MigrationError(f"migration {m.version}_{m.name} has no .up.sql file")
+                result.steps.append(Step(m.up, "up", m.version))
+    elif target < now:
+        below = [m for m in migrations if m.version <= now]
+        for i in range(len(below) - 1, -1, -1):
+            m = below[i]
+            if m.version <= target:
+                break
+            if m.down is None:
+                raise MigrationError(f"refusing to go below schema version {m.version}: {m.version}_{m.name}.down.sql "
+                                     "is missing (restore the snapshot taken before it instead)")
+            result.steps.append(Step(m.down, "down", below[i - 1].version if i > 0 else None))
+    return result
+
+
+def _names(group: str) -> list[str]:
+    return [n.strip() for n in re.split(r"\s*,\s*", group.strip()) if n.strip()]
+
+
+def destructive(sql_text: str) -> list[tuple[str, str | None]]:
+    """(table, column or None) pairs the SQL drops or truncates; column None means the whole table."""
+    text = COMMENTS.sub(" ", sql_text)
+    found: list[tuple[str, str | None]] = []
+    for rx in (DROP_TABLE, TRUNCATE):
+        for m in rx.finditer(text):
+            found.extend((name, None) for name in _names(m.group(1)))
+    for m in ALTER_TABLE.finditer(text):
+        found.extend((m.group(1), col.group(1)) for col in DROP_COLUMN.finditer(m.group(2)))
+    return found

@@ -1,0 +1,196 @@
+"""Schema migration step: a golang-migrate compatible runner (schema_migrations(version, dirty)) up or down."""
+
+from __future__ import annotations
+
+import time
+import zlib
+from typing import Any
+
+import psycopg
+import pulumi
+from pulumi.dynamic import CheckResult, DiffResult, ReadResult, Resource
+
+from components import runtime_env
+from components.providers import migrations as mig
+from components.providers.base import StepProvider, normalize, public
+from components.rollout import sha256_text
+
+TABLE_DDL = "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)"
+LOCK_SALT = 1486364155  # golang-migrate's advisory-lock salt: our lock excludes a concurrent `migrate` run too
+LOCK_WAIT_SECONDS = 60.0
+
+
+class DirtyDatabase(Exception):
+    """schema_migrations is marked dirty: a migration stopped midway."""
+
+
+def lock_id(dbname: str) -> int:
+    """The advisory lock id golang-migrate derives for public.schema_migrations of dbname."""
+    key = "\x00".join(["public", "schema_migrations", dbname]).encode()
+    return (zlib.crc32(key) * LOCK_SALT) & 0xFFFFFFFF
+
+
+def read_version(conn: psycopg.Connection) -> tuple[int | None, bool]:
+    """(version, dirty) from schema_migrations; (None, False) when the table or its row is missing."""
+    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+        return None, False
+    row = conn.execute("SELECT version, dirty FROM schema_migrations LIMIT 1").fetchone()
+    if row is None:
+        return None, False
+    return (None if row[0] < 0 else int(row[0])), bool(row[1])
+
+
+def set_version(conn: psycopg.Connection, version: int | None, dirty: bool) -> None:
+    """golang-migrate's SetVersion: one row, or none for the nil version when clean."""
+    conn.execute("TRUNCATE schema_migrations")
+    if version is not None or dirty:
+        conn.execute("INSERT INTO schema_migrations (version, dirty) VALUES (%s, %s)",
+                     (version if version is not None else -1, dirty))
+
+
+def dirty_message(version: int | None) -> str:
+    """What happened and how to recover from a dirty schema_migrations."""
+    return (f"schema_migrations is dirty at version {version}: a migration stopped midway and the schema may be "
+            "half-applied. Inspect the database (or restore the safety snapshot), make it match a known version V, "
+            "then mark it clean with `migrate force V` (UPDATE schema_migrations SET version = V, dirty = false) "
+            "and run `up` again")
+
+
+def verify_checksums(files: dict[str, str], checksums: dict[str, str], needed: list[str]) -> None:
+    """Every needed file must be recorded, and no recorded file may differ from its recorded sha256."""
+    for name, text in sorted(files.items()):
+        recorded = checksums.get(name)
+        if recorded is not None and sha256_text(text) != recorded:
+            raise mig.MigrationError(f"migration {name} differs from its recorded sha256 {recorded[:12]}… "
+                                     "(edited after it was recorded in rollback_stacks): refusing to run")
+    unrecorded = [n for n in needed if n not in checksums]
+    if unrecorded:
+        raise mig.MigrationError(f"migration file(s) {', '.join(unrecorded)} have no recorded sha256 in "
+                                 "rollback_stacks: refusing to run unrecorded SQL")
+
+
+def data_at_risk(conn: psycopg.Connection, files: dict[str, str], steps: list[mig.Step]) -> list[str]:
+    """Non-empty tables/columns the steps would drop or truncate, described with their row counts."""
+    risks: list[str] = []
+    for step in steps:
+        for table, column in mig.destructive(files[step.file]):
+            rel = conn.execute("SELECT to_regclass(%s)::text", (table,)).fetchone()[0]
+            if rel is None:
+                continue
+            if column is None:
+                rows = conn.execute(f"SELECT count(*) FROM {rel}").fetchone()[0]  # rel is regclass-quoted
+                what = f"table {rel}"
+            else:
+                col = column.strip('"') if column.startswith('"') else column.lower()
+                found = conn.execute("SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s "
+                                     "AND NOT attisdropped", (rel, col)).fetchone()
+                if not found:
+                    continue
+                quoted = conn.execute("SELECT quote_ident(%s)", (col,)).fetchone()[0]
+                rows = conn.execute(f"SELECT count({quoted}) FROM {rel}").fetchone()[0]
+                what = f"column {rel}.{quoted}"
+            if rows:
+                risks.append(f"{step.file} drops {what} ({rows} rows)")
+    return risks
+
+
+def _acquire(conn: psycopg.Connection, key: int) -> None:
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"another migration holds the schema advisory lock {key} "
+                               f"(waited {LOCK_WAIT_SECONDS:.0f}s)")
+        time.sleep(0.5)
+
+
+def describe(news: dict[str, Any]) -> dict[str, Any]:
+    """Preview of the migration against the live database: from, to, direction, files, data at risk."""
+    files: dict[str, str] = news.get("sql") or {}
+    target = int(news["target_version"])
+    try:
+        with psycopg.connect(runtime_env.database_url(), connect_timeout=5) as conn:
+            current, dirty = read_version(conn)
+            if dirty:
+                return {"from": current, "to": target, "refused": dirty_message(current)}
+            p = mig.plan(mig.parse(list(files)), current, target)
+            return {**p.describe(), "data_loss": data_at_risk(conn, files, p.steps)}
+    except mig.MigrationError as err:
+        return {"to": target, "refused": str(err)}
+    except Exception as err:  # preview must not fail just because the database is unreachable
+        return {"to": target, "unknown": type(err).__name__}
+
+
+class SchemaVersionProvider(StepProvider):
+    """Moves the schema to target_version, one transaction per step, under golang-migrate's advisory lock."""
+
+    step = "schema migration"
+    keys = ("target_version", "checksums")
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Adds `plan` (from -> to, files, data at risk) so preview shows it in the resource's diff."""
+        return CheckResult({**news, "plan": describe(public(news))}, [])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Changes when the target or checksums changed, or the live database is not at the target."""
+        changed = self.changed(olds, news)
+        plan = normalize(news.get("plan")) or {}
+        if plan.get("files") or plan.get("refused"):
+            changed.append("plan")
+        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+
+    def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """Lock, refuse if dirty/unrecorded/missing-down/data-loss, then run each step in its own transaction."""
+        files: dict[str, str] = news.get("sql") or {}
+        target = int(news["target_version"])
+        dsn = runtime_env.database_url()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            key = lock_id(runtime_env.database_name())
+            _acquire(conn, key)
+            try:
+                conn.execute(TABLE_DDL)
+                current, dirty = read_version(conn)
+                if dirty:
+                    raise DirtyDatabase(dirty_message(current))
+                plan = mig.plan(mig.parse(list(files)), current, target)
+                verify_checksums(files, news.get("checksums") or {}, [s.file for s in plan.steps])
+                risks = data_at_risk(conn, files, plan.steps)
+                if risks and not news.get("allow_data_loss"):
+                    raise mig.MigrationError("data-loss pre-check refused the migration: " + "; ".join(risks)
+                                             + " (set allow_data_loss / rollback:allowDataLoss to proceed)")
+                applied: list[str] = []
+                for step in plan.steps:
+                    applied.append(self._step(conn, files, step, current))
+                    current = step.to
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        return {**news, "plan": plan.describe(), "version": target, "dirty": False, "applied": applied}
+
+    @staticmethod
+    def _step(conn: psycopg.Connection, files: dict[str, str], step: mig.Step, before: int | None) -> str:
+        set_version(conn, step.to, True)  # golang-migrate's marker: a crash inside the step leaves it dirty
+        try:
+            with conn.transaction():
+                conn.execute(files[step.file])
+                set_version(conn, step.to, False)
+        except Exception as err:
+            set_version(conn, before, False)  # the step's transaction rolled back: still clean at `before`
+            raise mig.MigrationError(f"{step.file} failed and was rolled back (schema still at {before}): {err}") \
+                from err
+        return step.file
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Refresh: the live version and dirty flag."""
+        with psycopg.connect(runtime_env.database_url()) as conn:
+            version, dirty = read_version(conn)
+        return ReadResult(id_, {**props, "version": version, "dirty": dirty})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Destroying the stack never drops the schema."""
+
+
+class SchemaMigration(Resource, module="rollback", name="SchemaMigration"):
+    """The database schema at a golang-migrate version."""
+
+    def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
+        outs = {"plan": None, "version": None, "dirty": None, "applied": None}
+        super().__init__(SchemaVersionProvider(), name, {**outs, **props}, opts)

@@ -1,0 +1,120 @@
+"""pg_dump safety snapshots (custom format) to S3 or a local dir, and restoring one with pg_restore."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import psycopg
+import pulumi
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from pulumi.dynamic import ReadResult, Resource
+
+from components import runtime_env
+from components.providers.base import StepProvider
+
+
+def _run(argv: list[str], env: dict[str, str], what: str) -> None:
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} exited {proc.returncode}: {proc.stderr.strip()[-600:]}")
+
+
+def dump(dsn: str, out: Path) -> None:
+    """pg_dump -Fc of dsn's database into out (credentials via PG* variables, not argv)."""
+    _run([runtime_env.pg_tool("pg_dump"), "-Fc", "--no-owner", "-f", str(out)], runtime_env.libpq_env(dsn), "pg_dump")
+
+
+def take_snapshot(destination: str, prefix: str, rollout: str) -> dict[str, Any]:
+    """Dump DATABASE_URL and store it at destination ("s3" or "dir:/path"); returns reference, sha256, bytes."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    name = f"{prefix}/{stamp}-{rollout}.dump"
+    with tempfile.TemporaryDirectory(prefix="rollback-snapshot-") as tmp:
+        local = Path(tmp) / "db.dump"
+        dump(runtime_env.database_url(), local)
+        data = local.read_bytes()
+        if destination == "s3":
+            bucket = runtime_env.snapshot_bucket()
+            runtime_env.s3_client().put_object(Bucket=bucket, Key=name, Body=data)
+            reference = f"s3://{bucket}/{name}"
+        elif destination.startswith("dir:"):
+            target = Path(destination[4:]) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            reference = f"file://{target}"
+        else:
+            raise ValueError(f"unknown snapshot destination {destination!r} (want 's3' or 'dir:/path')")
+    return {"reference": reference, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+            "taken_at": stamp}
+
+
+def snapshot_exists(reference: str) -> bool:
+    """Whether the snapshot at reference (s3:// or file://) is still there."""
+    url = urlparse(reference)
+    if url.scheme == "file":
+        return Path(url.path).is_file()
+    try:
+        runtime_env.s3_client().head_object(Bucket=url.netloc, Key=url.path.lstrip("/"))
+    except Exception:  # botocore raises ClientError(404) for a missing key
+        return False
+    return True
+
+
+def fetch(reference: str, out: Path) -> None:
+    """Copy the snapshot at reference to a local file."""
+    url = urlparse(reference)
+    if url.scheme == "file":
+        out.write_bytes(Path(url.path).read_bytes())
+    elif url.scheme == "s3":
+        body = runtime_env.s3_client().get_object(Bucket=url.netloc, Key=url.path.lstrip("/"))["Body"]
+        out.write_bytes(body.read())
+    else:
+        raise ValueError(f"unsupported snapshot reference {reference!r}")
+
+
+def restore_snapshot(reference: str, target_dsn: str, *, create: bool = False) -> None:
+    """pg_restore the snapshot into target_dsn's database (created first when create=True, else cleaned)."""
+    if create:
+        dbname = conninfo_to_dict(target_dsn)["dbname"]
+        admin = target_dsn.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(dbname))))
+    with tempfile.TemporaryDirectory(prefix="rollback-restore-") as tmp:
+        local = Path(tmp) / "db.dump"
+        fetch(reference, local)
+        flags = ["--no-owner", "--exit-on-error"] + ([] if create else ["--clean", "--if-exists"])
+        env = runtime_env.libpq_env(target_dsn)
+        _run([runtime_env.pg_tool("pg_restore"), *flags, "-d", env["PGDATABASE"], str(local)], env, "pg_restore")
+
+
+class PgDumpSnapshotProvider(StepProvider):
+    """Takes a snapshot whenever the database part of the target changes; snapshots are never deleted."""
+
+    step = "database snapshot"
+    keys = ("db_rollout", "destination", "prefix")
+
+    def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """pg_dump now; the reference becomes an output."""
+        return {**news, **take_snapshot(news["destination"], news["prefix"], news["db_rollout"])}
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Refresh: whether the snapshot still exists."""
+        ref = props.get("reference")
+        return ReadResult(id_, {**props, "exists": bool(ref) and snapshot_exists(str(ref))})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Snapshots outlive the stack (retention is the target record's job)."""
+
+
+class PgDumpSnapshot(Resource, module="rollback", name="PgDumpSnapshot"):
+    """A pg_dump snapshot taken before the database changes."""
+
+    def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
+        outs = {"reference": None, "sha256": None, "bytes": None, "taken_at": None}
+        super().__init__(PgDumpSnapshotProvider(), name, {**outs, **props}, opts)

@@ -1,0 +1,36 @@
+"""SchemaVersion: the database schema at the target's golang-migrate version (up or down)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components.base import TYPE_PREFIX, child_opts, component_deps
+from components.providers.schema import SchemaMigration
+
+
+@dataclass(frozen=True)
+class SchemaVersionArgs:
+    """Target version, every migration file's SQL by name, recorded sha256s, and the data-loss override."""
+
+    target_version: int
+    migrations_sql: dict[str, str]
+    checksums: dict[str, str] = field(default_factory=dict)
+    allow_data_loss: bool = False
+    frozen_by: pulumi.Input[str] | None = None
+
+
+class SchemaVersion(pulumi.ComponentResource):
+    """Runs the migrations between the live version and the target; preview shows from -> to and the files."""
+
+    version: pulumi.Output[int]
+
+    def __init__(self, name: str, args: SchemaVersionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{TYPE_PREFIX}SchemaVersion", name, None, opts)
+        self.step: pulumi.Resource = SchemaMigration(
+            f"{name}-migrate", {"target_version": args.target_version, "sql": args.migrations_sql,
+                                "checksums": args.checksums, "allow_data_loss": args.allow_data_loss,
+                                "jobs_frozen_by": args.frozen_by}, child_opts(self, component_deps(opts)))
+        self.version = self.step.version  # type: ignore[attr-defined]
+        self.register_outputs({"version": self.version, "plan": self.step.plan})  # type: ignore[attr-defined]

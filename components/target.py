@@ -1,0 +1,87 @@
+"""A release target resolved from rollback_stacks: the version plus the SQL it needs, and its rollout ids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from components.providers.migrations import FILE_RE
+from components.rollout import COMPONENTS, digest
+from rollback_stacks.model import Version
+from rollback_stacks.paths import safe_path
+
+
+@dataclass(frozen=True)
+class ReleaseTarget:
+    """Everything the Release declares, with SQL bodies read from the stack directory."""
+
+    version: int
+    label: str
+    project: str | None = None
+    domains: list[str] = field(default_factory=list)
+    deployment_id: str | None = None
+    schema_version: int | None = None
+    migrations_sql: dict[str, str] = field(default_factory=dict)
+    checksums: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, dict[str, str]] = field(default_factory=dict)
+    triggers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    snapshot_backend: str = "pgdump"
+    jobs_backend: str = "postgres"
+    flags: dict[str, Any] = field(default_factory=dict)
+    health: dict[str, Any] = field(default_factory=dict)
+
+    def db_state(self) -> dict[str, Any]:
+        """The database part of the target (what a snapshot protects against)."""
+        fns = {k: v["sha256"] for k, v in self.functions.items()}
+        return {"schema": self.schema_version, "functions": fns, "triggers": self.triggers}
+
+    def db_rollout(self) -> str:
+        """Changes exactly when the target's database state changes."""
+        return "db-" + digest(self.db_state())
+
+    def rollout_id(self, components: Sequence[str]) -> str:
+        """Changes exactly when an enabled component would change something (freeze/release key)."""
+        enabled = [c for c in COMPONENTS if c in components]
+        state: dict[str, Any] = {"components": enabled}
+        if "schema" in enabled or "dbobjects" in enabled:
+            state["db"] = self.db_state()
+        if "alias" in enabled:
+            state["app"] = {"domains": self.domains, "deployment_id": self.deployment_id}
+        if "jobs" in enabled:
+            state["jobs"] = {"backend": self.jobs_backend, "flags": self.flags}
+        return "ro-" + digest(state)
+
+
+def migration_files(directory: Path) -> dict[str, str]:
+    """Every golang-migrate file of a directory, by file name."""
+    if not directory.is_dir():
+        return {}
+    return {p.name: p.read_text() for p in sorted(directory.iterdir()) if p.is_file() and FILE_RE.match(p.name)}
+
+
+def load_target(stack_dir: Path, version: Version, versions: Sequence[Version] = ()) -> ReleaseTarget:
+    """Resolve a version's file references (safely, inside stack_dir) into a ReleaseTarget."""
+    db, app, jobs = version.database, version.app, version.jobs
+    checksums: dict[str, str] = {}
+    for other in [*versions, version]:  # the target's own record wins; others cover later down files
+        if other.database:
+            checksums.update(other.database.migrations)
+    return ReleaseTarget(
+        version=version.version,
+        label=version.label,
+        project=app.project if app else None,
+        domains=list(app.domains) if app else [],
+        deployment_id=app.deployment_id if app else None,
+        schema_version=db.schema_version if db else None,
+        migrations_sql=migration_files(safe_path(stack_dir, db.migrations_dir)) if db else {},
+        checksums=checksums,
+        functions={name: {"file": fn.file, "sha256": fn.sha256, "sql": safe_path(stack_dir, fn.file).read_text()}
+                   for name, fn in (db.functions.items() if db else [])},
+        triggers={name: t.model_dump() for name, t in (db.triggers.items() if db else [])},
+        snapshot_backend=version.snapshot.backend,
+        jobs_backend=jobs.backend if jobs else "postgres",
+        flags=dict(jobs.flags) if jobs else {},
+        health=version.health.model_dump(mode="json"),
+    )
