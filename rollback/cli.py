@@ -9,12 +9,14 @@ from pathlib import Path
 import typer
 
 from rollback.errors import RollbackError
+from rollback.targets_cli import register as register_targets
 
 app = typer.Typer(help="Rollback-as-code on Pulumi: preview and apply known-good releases.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 sandbox_app = typer.Typer(help="The embedded sandbox of local services (PostgreSQL, moto, Vercel stand-in).",
                           no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
+register_targets(app)
 
 SandboxDir = typer.Option(None, "--dir", envvar="ROLLBACK_SANDBOX_DIR",
                           help="Sandbox directory (default: a fixed per-user temp dir).")

@@ -1,0 +1,214 @@
+"""`rollback targets …` and `rollback record`: parse arguments, call rollback_stacks, render the results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rollback_stacks.model import Version
+
+targets_app = typer.Typer(help="Versioned rollback targets: the record under rollback_stacks/<stack>/.",
+                          no_args_is_help=True)
+
+Root = typer.Option(None, "--root", envvar="ROLLBACK_STACKS_ROOT",
+                    help="Directory holding the stacks (default: the repo's rollback_stacks/).")
+Stack = typer.Argument(..., help="Stack name: local, staging, prod, …")
+Ref = typer.Argument(..., help="A version number, label, last-good, previous, -N or before:<ISO time>.")
+STATUSES = ("candidate", "known-good", "bad")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `targets` group and the top-level `record` command to the root app."""
+    app.add_typer(targets_app, name="targets")
+    app.command("record")(record)
+
+
+def _refuse(message: str) -> None:
+    from rollback_stacks.errors import TargetError
+
+    raise TargetError(message)
+
+
+def _summary(v: Version, last_good: int | None) -> dict[str, Any]:
+    return {"version": v.version, "label": v.label, "status": v.status, "created_at": v.created_at.isoformat(),
+            "git_sha": v.git_sha, "deployment_id": v.app.deployment_id if v.app else None,
+            "schema_version": v.database.schema_version if v.database else None, "last_good": v.version == last_good}
+
+
+@targets_app.command("list")
+def list_versions(stack: str = Stack, format_: str = typer.Option("text", "--format", help="text or json"),
+                  root: Path | None = Root) -> None:
+    """List a stack's versions with their status (last-good marked)."""
+    from rollback_stacks import store
+
+    if format_ not in ("text", "json"):
+        _refuse(f"--format: got {format_!r}; expected text or json; fix: pass --format text or --format json")
+    rec = store.load(stack, root)
+    good = rec.last_good.version if rec.last_good else None
+    rows = [_summary(v, good) for v in rec.versions]
+    if format_ == "json":
+        typer.echo(json.dumps({"stack": rec.name, "versions": rows}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{rec.name}: {len(rows)} version(s)")
+    for column in ("version", "label", "status", "created", "deployment", "schema", ""):
+        table.add_column(column)
+    style = {"known-good": "green", "candidate": "yellow", "bad": "red"}
+    for r in rows:
+        table.add_row(str(r["version"]), r["label"], f"[{style[r['status']]}]{r['status']}[/]", r["created_at"][:16].replace("T", " "),
+                      r["deployment_id"] or "-", str(r["schema_version"] or "-"), "last-good" if r["last_good"] else "")
+    Console().print(table)
+
+
+@targets_app.command("show")
+def show(stack: str = Stack, ref: str = Ref, format_: str = typer.Option("yaml", "--format", help="yaml or json"),
+         deployed: int | None = typer.Option(None, "--deployed", help="The deployed version (for previous, -N)."),
+         root: Path | None = Root) -> None:
+    """Show one version document (a number or label shows any status; other refs resolve as targets)."""
+    from rollback_stacks import store
+    from rollback_stacks.errors import TargetError
+
+    if format_ not in ("yaml", "json"):
+        _refuse(f"--format: got {format_!r}; expected yaml or json; fix: pass --format yaml or --format json")
+    rec = store.load(stack, root)
+    try:
+        version = rec.find(ref)
+    except TargetError:
+        version = rec.resolve(ref, deployed=deployed)
+    data = version.model_dump(mode="json", exclude_none=True)
+    if format_ == "json":
+        typer.echo(json.dumps(data, indent=2))
+        return
+    import yaml
+
+    typer.echo(yaml.safe_dump(data, sort_keys=False, width=4096), nl=False)
+
+
+@targets_app.command("validate")
+def validate(dir_: Path | None = typer.Argument(None, help="A stacks directory or one stack's directory "
+                                                 "(default: the repo's rollback_stacks/).")) -> None:
+    """Validate every stack under DIR: schema, consistency, integrity. Exit 0 if all valid, 1 otherwise."""
+    from rollback_stacks import store
+    from rollback_stacks.errors import TargetError
+
+    root = dir_ or store.STACKS_ROOT
+    if not root.is_dir():
+        _refuse(f"{root}: got no such directory; expected a stacks directory; fix: pass an existing directory")
+    names = [root.name] if (root / "versions").is_dir() else store.stacks(root)
+    root = root.parent if (root / "versions").is_dir() else root
+    if not names:
+        _refuse(f"{root}: got no stacks; expected <stack>/versions/ directories; fix: pass the rollback_stacks dir")
+    failed = 0
+    for name in names:
+        try:
+            rec = store.load(name, root)
+        except TargetError as err:
+            failed += 1
+            typer.echo(f"invalid {name}: {err}", err=True)
+            continue
+        typer.echo(f"ok {name}: {len(rec.versions)} version(s), last-good "
+                   f"{rec.last_good.label if rec.last_good else 'none'}")
+    if failed:
+        _refuse(f"{failed} of {len(names)} stack(s) invalid")
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            _refuse(f"{option}: got {item!r}; expected NAME=VALUE; fix: e.g. {option} name=value")
+        out[name] = value
+    return out
+
+
+def _flag_value(text: str) -> Any:
+    import yaml
+
+    value = yaml.safe_load(text) if text else ""
+    return value if isinstance(value, bool | int | float | str) else text
+
+
+def _schema_range(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    low, sep, high = text.partition(":")
+    if not (sep and low.isdigit() and high.isdigit()):
+        _refuse(f"--requires-schema: got {text!r}; expected MIN:MAX (e.g. 3:5); fix: pass two schema versions")
+    return int(low), int(high)
+
+
+def record(stack: str = Stack,
+           label: str = typer.Option(..., "--label", help="The release's label, e.g. v1.6.0."),
+           from_file: Path | None = typer.Option(None, "--from-file", help="A version document to record "
+                                                 "(default: a copy of the stack's newest version)."),
+           git_sha: str | None = typer.Option(None, "--git-sha", help="Release commit (default: git HEAD)."),
+           deployment_id: str | None = typer.Option(None, "--deployment-id", help="Vercel deployment id."),
+           schema_version: int | None = typer.Option(None, "--schema-version", help="Migrations applied (N)."),
+           requires_schema: str | None = typer.Option(None, "--requires-schema", help="App's schema range MIN:MAX."),
+           function: list[str] = typer.Option([], "--function", help="NAME=FILE (stack-relative SQL file)."),
+           flag: list[str] = typer.Option([], "--flag", help="NAME=VALUE job flag (YAML scalar)."),
+           status: str = typer.Option("candidate", "--status", help="candidate (default) or known-good."),
+           stack_version: int | None = typer.Option(None, "--stack-version", help="Pulumi stack version."),
+           root: Path | None = Root) -> None:
+    """Record the running state as a new version (validated before anything is written)."""
+    from rollback_stacks import record as recording
+
+    if status not in ("candidate", "known-good"):
+        _refuse(f"--status: got {status!r}; expected candidate or known-good; fix: record, then mark it bad")
+    cap = recording.Capture(label=label, source=from_file, git_sha=git_sha, deployment_id=deployment_id,
+                            schema_version=schema_version, requires_schema=_schema_range(requires_schema),
+                            functions=_pairs(function, "--function"),
+                            flags={k: _flag_value(v) for k, v in _pairs(flag, "--flag").items()},
+                            status=status, stack_version=stack_version)
+    v = recording.record(stack, cap, root=root)
+    typer.echo(f"recorded {stack} version {v.version} ({v.label}) as {v.status}")
+
+
+@targets_app.command("mark")
+def mark(stack: str = Stack, ref: str = typer.Argument(..., help="A version number, label or last-good."),
+         status: str = typer.Option(..., "--status", help="bad, known-good or candidate."),
+         reason: str = typer.Option(..., "--reason", help="Why (recorded in status_history)."),
+         by: str | None = typer.Option(None, "--by", help="Who (default: the current user)."),
+         root: Path | None = Root) -> None:
+    """Change a version's status (the only edit a recorded version accepts; it is recorded too)."""
+    import getpass
+
+    from rollback_stacks import record as recording
+
+    if status not in STATUSES:
+        _refuse(f"--status: got {status!r}; expected one of {', '.join(STATUSES)}; fix: e.g. --status bad")
+    v = recording.mark(stack, ref, status, reason, by=by or getpass.getuser(), root=root)
+    typer.echo(f"marked {stack} version {v.version} ({v.label}) {v.status}")
+
+
+@targets_app.command("promote")
+def promote(ref: str = Ref, from_: str = typer.Option("staging", "--from", help="Source stack."),
+            to: str = typer.Option("prod", "--to", help="Target stack."), root: Path | None = Root) -> None:
+    """Copy a known-good version from one stack to another with the target's overrides.yaml, as a candidate."""
+    from rollback_stacks import promote as promoting
+
+    v = promoting.promote(ref, source=from_, target=to, root=root)
+    typer.echo(f"promoted {from_} {ref} to {to} version {v.version} ({v.label}) as {v.status}")
+
+
+@targets_app.command("prune")
+def prune(stack: str = Stack,
+          retain: int | None = typer.Option(None, "--retain", help="Known-good versions to keep "
+                                            "(default: rollback:retain, else 10)."),
+          deployed: str | None = typer.Option(None, "--deployed", help="The deployed version (never pruned)."),
+          dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be pruned."),
+          root: Path | None = Root) -> None:
+    """Remove versions beyond the newest N known-good; never the deployed version or last-good."""
+    from rollback_stacks import retention
+
+    doomed = retention.prune(stack, root=root, retain=retain, deployed=deployed, dry_run=dry_run)
+    verb = "would prune" if dry_run else "pruned"
+    typer.echo(f"{verb} {len(doomed)} version(s)" + "".join(f"\n  {v.version} ({v.label}, {v.status})"
+                                                              for v in doomed))
