@@ -61,7 +61,8 @@ def list_versions(stack: str = Stack, format_: str = typer.Option("text", "--for
         table.add_column(column)
     style = {"known-good": "green", "candidate": "yellow", "bad": "red"}
     for r in rows:
-        table.add_row(str(r["version"]), r["label"], f"[{style[r['status']]}]{r['status']}[/]", r["created_at"][:16].replace("T", " "),
+        created = r["created_at"][:16].replace("T", " ")
+        table.add_row(str(r["version"]), r["label"], f"[{style[r['status']]}]{r['status']}[/]", created,
                       r["deployment_id"] or "-", str(r["schema_version"] or "-"), "last-good" if r["last_good"] else "")
     Console().print(table)
 
