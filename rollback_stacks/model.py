@@ -119,6 +119,7 @@ class StatusChange(Strict):
     """A recorded status change (the only edit a version document may receive)."""
 
     at: AwareDatetime
+    previous: Status = Field(description="the status before this change")
     status: Status
     reason: str
     by: str | None = None
@@ -170,4 +171,8 @@ class Version(Strict):
         if self.status_history and self.status_history[-1].status != self.status:
             raise ValueError(f"status {self.status!r} differs from the last status_history entry "
                              f"({self.status_history[-1].status!r})")
+        for before, after in zip(self.status_history, self.status_history[1:], strict=False):
+            if after.previous != before.status or after.at < before.at:
+                raise ValueError(f"status_history entry at {after.at.isoformat()} does not follow the one before it "
+                                 f"(previous must be {before.status!r}, times must not go back)")
         return self

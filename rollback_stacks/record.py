@@ -148,7 +148,8 @@ def mark(stack: str, ref: str, status: Status, reason: str, *, by: str | None = 
     if not reason.strip():
         raise TargetError("--reason: got an empty reason; expected why the status changes; fix: pass --reason '…'")
     data = copy.deepcopy(rec.documents[version.version].data)
-    change = {"at": now or datetime.now(UTC), "status": status, "reason": reason.strip(), "by": by}
+    change = {"at": now or datetime.now(UTC), "previous": version.status, "status": status, "reason": reason.strip(),
+              "by": by}
     data.update(status=status, status_history=[*(data.get("status_history") or []), change])
     with write.transaction(rec) as scratch:
         _write_version(scratch, data)

@@ -2,7 +2,8 @@
 
 `rollback.sum` (like atlas.sum) has one line `<sha256>  <path>` per recorded file (paths relative to the
 stack directory, sorted), then `total <sha256>` over all those lines. A version document's hash covers its
-parsed content except `status` and `status_history` (the only fields `rollback targets mark` may change).
+parsed content with `status` replaced by its initial value (`previous` of the first `status_history` entry) and
+without `status_history`: `rollback targets mark` may change the status only by recording the change.
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ def _json_default(value: Any) -> str:
 
 
 def document_hash(data: Mapping[str, Any]) -> str:
-    """Hex sha256 of a version document's canonical JSON, without its mutable status fields."""
+    """Hex sha256 of a version document's canonical JSON, with its initial status and no status history."""
+    history = data.get("status_history")
+    first = history[0] if isinstance(history, list) and history else None
     content = {k: v for k, v in data.items() if k not in MUTABLE_FIELDS}
+    content["status"] = first.get("previous") if isinstance(first, dict) else data.get("status")
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=_json_default)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
