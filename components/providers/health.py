@@ -43,6 +43,8 @@ def http_check(check: dict[str, Any]) -> CheckResult:
     want = int(check.get("expect_status", 200))
     try:
         resp = httpx.get(runtime_env.expand(check["url"]), timeout=10.0)
+    except runtime_env.MissingSetting as err:
+        return CheckResult("http", check["name"], False, None, str(err))
     except httpx.HTTPError as err:
         return CheckResult("http", check["name"], False, None, f"request failed: {type(err).__name__}")
     if resp.status_code != want:
@@ -77,6 +79,8 @@ def metric_check(check: dict[str, Any], prometheus_url: str | None) -> CheckResu
         resp = httpx.get(runtime_env.expand(prometheus_url).rstrip("/") + "/api/v1/query",
                          params={"query": check["query"]}, timeout=10.0)
         result = resp.json()["data"]["result"]
+    except runtime_env.MissingSetting as err:
+        return CheckResult("metric", check["name"], False, None, str(err))
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as err:
         return CheckResult("metric", check["name"], False, None, f"query failed: {type(err).__name__}")
     if not result:

@@ -92,8 +92,9 @@ def plan(migrations: list[Migration], current: int | None, target: int) -> Plan:
             if m.version <= target:
                 break
             if m.down is None:
-                raise MigrationError(f"refusing to go below schema version {m.version}: {m.version}_{m.name}.down.sql "
-                                     "is missing (restore the snapshot taken before it instead)")
+                missing = (m.up or f"{m.version}_{m.name}.up.sql").rsplit("/", 1)[-1].replace(".up.sql", ".down.sql")
+                raise MigrationError(f"refusing to go below schema version {m.version}: {missing} is missing "
+                                     "(restore the snapshot taken before it instead)")
             result.steps.append(Step(m.down, "down", below[i - 1].version if i > 0 else None))
     return result
 
@@ -105,10 +106,10 @@ def _names(group: str) -> list[str]:
 def destructive(sql_text: str) -> list[tuple[str, str | None]]:
     """(table, column or None) pairs the SQL drops or truncates; column None means the whole table."""
     text = COMMENTS.sub(" ", sql_text)
-    found: list[tuple[str, str | None]] = []
+    found: list[tuple[int, str, str | None]] = []
     for rx in (DROP_TABLE, TRUNCATE):
         for m in rx.finditer(text):
-            found.extend((name, None) for name in _names(m.group(1)))
+            found.extend((m.start(), name, None) for name in _names(m.group(1)))
     for m in ALTER_TABLE.finditer(text):
-        found.extend((m.group(1), col.group(1)) for col in DROP_COLUMN.finditer(m.group(2)))
-    return found
+        found.extend((m.start(), m.group(1), col.group(1)) for col in DROP_COLUMN.finditer(m.group(2)))
+    return [(table, column) for _, table, column in sorted(found, key=lambda f: f[0])]
