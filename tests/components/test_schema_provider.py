@@ -29,8 +29,8 @@ def tables(dsn: str) -> set[str]:
 def test_up_then_down_with_plan_and_golang_migrate_table(db, migrations):
     p = SchemaVersionProvider()
     checked = p.check({}, props(migrations, 2)).inputs
-    assert checked["plan"] == {"from": 0, "to": 2, "direction": "up", "files": ["0001_items.up.sql", "0002_tags.up.sql"],
-                               "data_loss": []}
+    assert checked["plan"] == {"from": 0, "to": 2, "direction": "up",
+                               "files": ["0001_items.up.sql", "0002_tags.up.sql"], "data_loss": []}
     created = p.create(checked)
     assert created.outs["version"] == 2 and created.outs["applied"] == ["0001_items.up.sql", "0002_tags.up.sql"]
     assert version_row(db) == (2, False)
