@@ -51,6 +51,11 @@ def required_files(stack_dir: Path, v: Version) -> list[str]:
     return [f"{mdir}/{name}" for name in v.database.migrations] + [f.file for f in v.database.functions.values()]
 
 
+def _sibling(where: str, rel: str) -> str:
+    """A stack file's shown path, given the shown path of one of the stack's version documents."""
+    return f"{where.rsplit('/versions/', 1)[0]}/{rel}"
+
+
 def _defines(sql: str, name: str) -> bool:
     creates = re.findall(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+(?:public\.)?\"?(\w+)\"?\s*\(", sql, re.I)
     return creates == [name] and re.search(r"\bCREATE\s+OR\s+REPLACE\s+FUNCTION\b", sql, re.I) is not None
@@ -80,9 +85,9 @@ def _check_database(stack_dir: Path, v: Version, doc: Document, where: str) -> l
                            "`rollback record` so every migration up to schema_version is hashed", line=line))
     for name in sorted(set(files) & set(db.migrations)):
         if sums.sha256_file(files[name]) != db.migrations[name]:
-            out.append(problem(where, f"database.migrations.{name}", f"{db.migrations_dir}/{name} unchanged since "
-                               "it was recorded", "revert the migration file; ship changes as a new migration",
-                               line=doc.line(("database", "migrations", name)), got="a different sha256"))
+            out.append(problem(_sibling(where, f"{db.migrations_dir}/{name}"), "", "the content recorded in "
+                               f"{where} (database.migrations)", "revert the migration file; ship changes as a new "
+                               "migration", got="changed since it was recorded"))
     if not out and sums.fingerprint(up_hashes(db.migrations)) != db.schema_fingerprint:
         out.append(problem(where, "database.schema_fingerprint", "sha256 over the up-migration hashes 1..N "
                            "(rollback_stacks.fingerprint)", "record the version again with `rollback record`",
@@ -102,9 +107,9 @@ def _check_database(stack_dir: Path, v: Version, doc: Document, where: str) -> l
             out.append(problem(where, f"database.functions.{name}.file", "an existing SQL file",
                                "restore the file or correct the path", line=fline, got=f"missing {fn.file}"))
         elif sums.sha256_file(path) != fn.sha256:
-            out.append(problem(where, f"database.functions.{name}", f"{fn.file} unchanged since it was recorded",
-                               "revert the file; put a changed body in a new <name>.<variant>.sql and record a new "
-                               "version", line=fline, got="a different sha256"))
+            out.append(problem(_sibling(where, fn.file), "", f"the content recorded in {where} "
+                               f"(database.functions.{name})", "revert the file; put a changed body in a new "
+                               "<name>.<variant>.sql and record a new version", got="changed since it was recorded"))
         elif not _defines(path.read_text(encoding="utf-8", errors="replace"), name):
             out.append(problem(where, f"database.functions.{name}.file", f"one CREATE OR REPLACE FUNCTION {name}(…)",
                                "put exactly that function in the file", line=fline))

@@ -32,7 +32,7 @@ def prune(stack: str, *, root: Path | None = None, retain: int | None = None, de
     """Remove the versions retention does not keep (deployed: a ref naming the deployed version)."""
     rec = store.load(stack, root)
     current = rec.find(deployed).version if deployed else None
-    doomed = plan(rec.versions, retain or rec.retain, current)
+    doomed = plan(rec.versions, rec.retain if retain is None else retain, current)
     if doomed and not dry_run:
         with write.transaction(rec) as scratch:
             for v in doomed:
