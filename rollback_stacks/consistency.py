@@ -107,9 +107,10 @@ def _check_database(stack_dir: Path, v: Version, doc: Document, where: str) -> l
             out.append(problem(where, f"database.functions.{name}.file", "an existing SQL file",
                                "restore the file or correct the path", line=fline, got=f"missing {fn.file}"))
         elif sums.sha256_file(path) != fn.sha256:
-            out.append(problem(_sibling(where, fn.file), "", f"the content recorded in {where} "
-                               f"(database.functions.{name})", "revert the file; put a changed body in a new "
-                               "<name>.<variant>.sql and record a new version", got="changed since it was recorded"))
+            out.append(problem(_sibling(where, fn.file), "", f"the sha256 recorded for it in {where} "
+                               f"(database.functions.{name})", "revert the file (or the reference); put a changed "
+                               "body in a new <name>.<variant>.sql and record a new version",
+                               got="different content (file or reference edited)"))
         elif not _defines(path.read_text(encoding="utf-8", errors="replace"), name):
             out.append(problem(where, f"database.functions.{name}.file", f"one CREATE OR REPLACE FUNCTION {name}(…)",
                                "put exactly that function in the file", line=fline))

@@ -16,7 +16,15 @@ SCHEMA_HEADER = "# yaml-language-server: $schema=../../schema/version.schema.jso
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys."""
+    """SafeLoader that refuses anchors, aliases and duplicate mapping keys."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        """Compose a node, refusing anchors and aliases (no billion-laughs, no shared values)."""
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(None, None, "an anchor or alias (&x / *x), which is not allowed",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         """Construct a mapping, refusing a key given twice."""
@@ -37,21 +45,22 @@ class Document:
         self.path, self.data, self.root = path, data, root
 
     def line(self, loc: Sequence[str | int]) -> int | None:
-        """1-based line of the deepest node along loc (field names and list indexes)."""
+        """1-based line of the deepest field along loc (field names and list indexes); a key's own line."""
         node, line = self.root, (self.root.start_mark.line + 1 if self.root else None)
         for part in loc:
-            child = _child(node, part)
-            if child is None:
+            found = _child(node, part)
+            if found is None:
                 break
-            node, line = child, child.start_mark.line + 1
+            node, line = found[1], found[0].start_mark.line + 1
         return line
 
 
-def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+def _child(node: yaml.Node | None, part: str | int) -> tuple[yaml.Node, yaml.Node] | None:
+    """(node whose line names the child, the child's value node)."""
     if isinstance(node, yaml.MappingNode):
-        return next((v for k, v in node.value if k.value == str(part)), None)
+        return next(((k, v) for k, v in node.value if k.value == str(part)), None)
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        return node.value[part]
+        return node.value[part], node.value[part]
     return None
 
 
@@ -75,13 +84,10 @@ def read(path: Path, shown: str | None = None) -> Document:
 
 def parse(text: str, name: str, path: Path | None = None) -> Document:
     """Parse YAML text (see read)."""
+    loader = _Loader(text)
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise TargetError(problem(name, "", "plain YAML without anchors or aliases (&x / *x)",
-                                          "write the values out in full", line=event.start_mark.line + 1))
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         reason = " ".join(x for x in (err.context, err.problem) if x)
@@ -90,6 +96,11 @@ def parse(text: str, name: str, path: Path | None = None) -> Document:
                                   got=reason)) from None
     except yaml.YAMLError as err:
         raise TargetError(problem(name, "", "valid YAML", "correct the YAML syntax", got=str(err))) from None
+    except RecursionError:
+        raise TargetError(problem(name, "", "a shallow YAML document", "flatten the nesting",
+                                  got="nesting too deep")) from None
+    finally:
+        loader.dispose()
     return Document(path or Path(name), data, root)
 
 
