@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from rollback.errors import RollbackError
+from rollback.rollout_cli import register as register_rollout
 from rollback.targets_cli import register as register_targets
 
 app = typer.Typer(help="Rollback-as-code on Pulumi: preview and apply known-good releases.",
@@ -17,6 +18,7 @@ sandbox_app = typer.Typer(help="The embedded sandbox of local services (PostgreS
                           no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 register_targets(app)
+register_rollout(app)
 
 SandboxDir = typer.Option(None, "--dir", envvar="ROLLBACK_SANDBOX_DIR",
                           help="Sandbox directory (default: a fixed per-user temp dir).")

@@ -1,0 +1,220 @@
+"""One function per engine verb (status, plan, apply, verify, rehearse); the CLI only parses and renders."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rollback.errors import RollbackError
+from rollback.plan import Plan, drift_from_events, step_from_event, steps_from_events
+
+if TYPE_CHECKING:
+    from pulumi import automation as auto
+
+    from rollback.report import Report
+    from rollback_stacks.model import Version
+
+
+@dataclass
+class Rollout:
+    """A resolved request: which stack, which version, which components, with which flags."""
+
+    stack: str
+    ref: str
+    version: Version
+    deployed: dict[str, Any]
+    components: list[str] | None = None
+    allow_data_loss: bool = False
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    def overrides(self) -> dict[str, Any]:
+        """Config the program reads beyond Pulumi.<stack>.yaml: deployed version, flags, components."""
+        out: dict[str, Any] = {"allowDataLoss": self.allow_data_loss,
+                               "allowCandidate": self.version.status == "candidate"}
+        if self.deployed.get("version") is not None:
+            out["deployed"] = int(self.deployed["version"])
+        if self.components is not None:
+            out["components"] = self.components
+        return out
+
+    def open(self) -> auto.Stack:
+        """The stack's engine workspace configured for this rollout."""
+        from rollback.stacks import open_release_stack
+
+        return open_release_stack(self.stack, target=str(self.version.version), env=self.env,
+                                  overrides=self.overrides())
+
+    def desired(self) -> dict[str, Any]:
+        """What the target declares, for plan headers and reports."""
+        v = self.version
+        return {"version": v.version, "label": v.label, "status": v.status,
+                "deployment_id": v.app.deployment_id if v.app else None,
+                "schema_version": v.database.schema_version if v.database else None,
+                "flags": dict(v.jobs.flags) if v.jobs else {}}
+
+
+def deployed_outputs(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The stack outputs of the last update (empty when never deployed)."""
+    from rollback.stacks import open_release_stack
+
+    st = open_release_stack(stack, target="last-good", env=env)
+    return {k: v.value for k, v in st.outputs().items()}
+
+
+def resolve(stack: str, ref: str, *, components: Sequence[str] | None = None, allow_data_loss: bool = False,
+            env: Mapping[str, str] | None = None) -> Rollout:
+    """Resolve ref against the stack's record and its deployed version; candidates only roll forward."""
+    import rollback_stacks
+
+    env = dict(env if env is not None else os.environ)
+    deployed = deployed_outputs(stack, env)
+    current = deployed.get("version")
+    record = rollback_stacks.load(stack)
+    version = record.resolve(ref, deployed=current, allow_candidate=True)
+    if version.status == "candidate" and current is not None and version.version <= int(current):
+        good = ", ".join(f"{v.version} ({v.label})" for v in record.versions if v.status == "known-good")
+        raise RollbackError(f"{ref!r} resolves to version {version.version} ({version.label}), a candidate that is "
+                            f"not newer than the deployed version {current}: roll back only to known-good "
+                            f"versions ({good}).")
+    return Rollout(stack, ref, version, deployed, list(components) if components else None, allow_data_loss, env)
+
+
+def plan(rollout: Rollout) -> Plan:
+    """Preview the rollout with the engine: changing steps in dependency order."""
+    events: list[Any] = []
+    rollout.open().preview(on_event=events.append)
+    return Plan(stack=rollout.stack, target=rollout.ref, current=rollout.deployed, desired=rollout.desired(),
+                steps=steps_from_events(events))
+
+
+def status(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Deployed version, last-good, drift, rollout lock and jobs state; changes nothing."""
+    import rollback_stacks
+    from rollback.lock import holder_text, lock_path
+    from rollback.stacks import backend_url, open_release_stack
+
+    env = dict(env if env is not None else os.environ)
+    record = rollback_stacks.load(stack)
+    last_good = record.resolve("last-good")
+    st = open_release_stack(stack, target=str(last_good.version), env=env)
+    deployed = {k: v.value for k, v in st.outputs().items()}
+    drift: list[str] = []
+    pending: list[str] = []
+    if deployed:
+        events: list[Any] = []
+        st.preview_refresh(on_event=events.append)
+        drift = drift_from_events(events)
+        pending = [str(op.get("resource", {}).get("urn", "?")) for op in
+                   st.export_stack().deployment.get("pending_operations", []) or []]
+    lock = lock_path(backend_url(env), stack)
+    held = _read_json(lock)
+    return {"stack": stack, "deployed": deployed or None,
+            "last_good": {"version": last_good.version, "label": last_good.label},
+            "drift": drift, "pending_operations": pending,
+            "rollout_in_progress": holder_text(held) if held else None,
+            "jobs_frozen": bool(deployed.get("jobs_frozen")) if deployed else None}
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class ApplyResult:
+    """What apply did: the plan it previewed, the report it wrote, and whether it succeeded."""
+
+    plan: Plan
+    report: Report | None
+    report_dir: Path | None
+    succeeded: bool
+    error: str | None = None
+
+
+def apply(rollout: Rollout, *, confirm: Callable[[Plan], bool], reason: str | None,
+          on_step: Callable[[str, Any], None] | None = None, report_dir: Path | None = None,
+          decision: dict[str, Any] | None = None) -> ApplyResult:
+    """Lock the stack, preview, confirm, then up with per-step timing and a written report."""
+    from rollback.lock import rollout_lock
+    from rollback.report import ReportRecorder, Target, Who, write_notification, write_report
+    from rollback.stacks import backend_url
+
+    report_dir = report_dir or Path(rollout.env.get("ROLLBACK_REPORT_DIR", "reports"))
+    with rollout_lock(backend_url(rollout.env), rollout.stack, target=rollout.ref, reason=reason):
+        the_plan = plan(rollout)
+        if not the_plan.has_changes:
+            return ApplyResult(the_plan, None, None, True)
+        if not confirm(the_plan):
+            raise RollbackError("apply cancelled: nothing was changed.")
+        current = rollout.deployed.get("version")
+        rec = ReportRecorder(rollout.stack, Who.from_env(reason or "", env=rollout.env), Target(
+            ref=rollout.ref, from_version=None if current is None else str(current),
+            to_version=str(rollout.version.version), components=rollout.components), decision=decision)
+        write_notification(rec.report, report_dir)
+        tracker = _StepTracker(rec, on_step)
+        error: str | None = None
+        try:
+            result = rollout.open().up(on_event=tracker.on_event)
+            outputs = {k: v.value for k, v in result.outputs.items()}
+            if outputs.get("snapshot_reference"):
+                rec.snapshot("snapshot", str(outputs["snapshot_reference"]))
+        except Exception as err:  # the engine's failure: summarised, recorded, re-raised as a user error
+            error = _engine_error(err, tracker.diagnostics)
+        report = rec.finish("failed" if error else "succeeded", error=error)
+        files = write_report(report, report_dir)
+        return ApplyResult(the_plan, report, files.directory, error is None, error)
+
+
+class _StepTracker:
+    """Turns engine events into timed report steps and progress callbacks."""
+
+    def __init__(self, rec: Any, on_step: Callable[[str, Any], None] | None) -> None:
+        self.rec, self.on_step = rec, on_step
+        self.open: dict[str, Any] = {}
+        self.diagnostics: list[str] = []
+
+    def on_event(self, event: Any) -> None:
+        if event.resource_pre_event is not None:
+            step = step_from_event(len(self.open) + 1, event)
+            if step is None:
+                return
+            self.open[event.resource_pre_event.metadata.urn] = self.rec.start_step(
+                step.name, component=step.component, op=step.op)
+            self.rec.change(step.name, step.op, component=step.component,
+                            detail="; ".join(f"{k}: {a!r} → {b!r}" for k, (a, b) in step.changes.items())[:500])
+            self._emit("start", step)
+        elif event.res_outputs_event is not None:
+            urn = event.res_outputs_event.metadata.urn
+            if urn in self.open:
+                self.rec.end_step(self.open[urn])
+                self._emit("done", self.open[urn])
+        elif event.res_op_failed_event is not None:
+            urn = event.res_op_failed_event.metadata.urn
+            if urn in self.open:
+                self.rec.end_step(self.open[urn], "failed")
+                self._emit("failed", self.open[urn])
+        elif event.diagnostic_event is not None and event.diagnostic_event.severity == "error":
+            self.diagnostics.append(event.diagnostic_event.message.strip())
+
+    def _emit(self, what: str, step: Any) -> None:
+        if self.on_step is not None:
+            self.on_step(what, step)
+
+
+def _engine_error(err: Exception, diagnostics: list[str]) -> str:
+    """The engine's own error lines (not the CLI's stack of wrappers)."""
+    lines = [d for d in diagnostics if d and "update failed" not in d.lower()]
+    return "\n".join(lines) if lines else str(err).strip().splitlines()[-1] if str(err).strip() else repr(err)
+
+
+def is_tty() -> bool:
+    """Whether stdin is an interactive terminal (confirmation possible)."""
+    return sys.stdin.isatty()

@@ -1,0 +1,119 @@
+"""A rollout plan: the engine's preview steps in dependency order, with from → to per changed input."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pulumi.automation import EngineEvent
+
+COMPONENT_PREFIX = "rollback:components:"
+HIDDEN_INPUTS = {"__provider", "__pulumi_dynamic_provider", "sql", "checksums", "jobs_frozen_by"}
+DESTRUCTIVE_OPS = {"delete", "replace", "create-replacement", "delete-replaced"}
+
+
+@dataclass
+class Step:
+    """One engine step of the rollout."""
+
+    index: int
+    op: str
+    component: str
+    name: str
+    type: str
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """What applying a target would do to a stack."""
+
+    stack: str
+    target: str
+    current: dict[str, Any]
+    desired: dict[str, Any]
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.steps)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for s in self.steps for w in s.warnings]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the `--format json` output)."""
+        out = asdict(self)
+        out["has_changes"] = self.has_changes
+        out["warnings"] = self.warnings
+        for step in out["steps"]:
+            step["changes"] = {k: {"from": v[0], "to": v[1]} for k, v in step["changes"].items()}
+        return out
+
+
+def component_of(urn: str) -> str:
+    """The innermost rollback component a resource belongs to, from its URN's type chain."""
+    type_chain = urn.split("::")[2] if urn.count("::") >= 3 else ""
+    components = [t[len(COMPONENT_PREFIX):] for t in type_chain.split("$") if t.startswith(COMPONENT_PREFIX)]
+    return components[-1] if components else ""
+
+
+def _visible(inputs: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (inputs or {}).items() if k not in HIDDEN_INPUTS}
+
+
+def step_from_event(index: int, event: EngineEvent) -> Step | None:
+    """A Step for a changing custom resource's pre-event; None for no-op steps and components."""
+    pre = event.resource_pre_event
+    if pre is None or pre.metadata.op in ("same", "read") or pre.metadata.type.startswith(COMPONENT_PREFIX):
+        return None
+    if pre.metadata.type == "pulumi:pulumi:Stack" or pre.metadata.type.startswith("pulumi:providers:"):
+        return None
+    meta = pre.metadata
+    op = getattr(meta.op, "value", str(meta.op))
+    old = _visible(meta.old.inputs if meta.old else None)
+    new = _visible(meta.new.inputs if meta.new else None)
+    keys = meta.diffs or sorted(set(old) | set(new))
+    changes: dict[str, tuple[Any, Any]] = {}
+    for key in keys:
+        if key not in HIDDEN_INPUTS:
+            changes.update(_leaf_changes(key, old.get(key), new.get(key)))
+    name = meta.urn.rsplit("::", 1)[-1]
+    warnings = [f"{op} of {name}"] if op in DESTRUCTIVE_OPS else []
+    data_loss = (new.get("plan") or {}).get("data_loss") if isinstance(new.get("plan"), dict) else None
+    warnings += [f"data loss in {name}: {item}" for item in data_loss or []]
+    return Step(index=index, op=op, component=component_of(meta.urn), name=meta.urn.rsplit("::", 1)[-1],
+                type=meta.type, changes=changes, warnings=warnings)
+
+
+def _leaf_changes(key: str, old: Any, new: Any) -> dict[str, tuple[Any, Any]]:
+    """from → to per changed leaf, one mapping level deep (flags.cap: 3 → 5 rather than two whole dicts)."""
+    if old == new:
+        return {}
+    if isinstance(old, dict) and isinstance(new, dict):
+        return {f"{key}.{k}": (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+    return {key: (old, new)}
+
+
+def drift_from_events(events: list[EngineEvent]) -> list[str]:
+    """Resources a refresh preview found changed outside the engine (`update name` / `delete name`)."""
+    out: list[str] = []
+    for event in events:
+        done = event.res_outputs_event
+        op = getattr(done.metadata.op, "value", "") if done else ""
+        if done and op in ("update", "delete") and not done.metadata.type.startswith(COMPONENT_PREFIX):
+            out.append(f"{op} {done.metadata.urn.rsplit('::', 1)[-1]}")
+    return out
+
+
+def steps_from_events(events: list[EngineEvent]) -> list[Step]:
+    """Changing steps in the order the engine emitted them (dependency order)."""
+    steps: list[Step] = []
+    for event in events:
+        step = step_from_event(len(steps) + 1, event)
+        if step is not None:
+            steps.append(step)
+    return steps

@@ -1,0 +1,69 @@
+"""Renders a Plan as text (terminal), Markdown (a PR comment read in 30 seconds) or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rollback.plan import Plan, Step
+
+OP_MARK = {"create": "+", "update": "~", "delete": "-", "replace": "±", "create-replacement": "±",
+           "delete-replaced": "-"}
+ROWS = (("version", "version"), ("label", "label"), ("deployment", "deployment_id"), ("schema", "schema_version"))
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _change_lines(step: Step) -> list[str]:
+    return [f"{k}: {_short(a)} → {_short(b)}" for k, (a, b) in step.changes.items()]
+
+
+def _summary_rows(plan: Plan) -> list[tuple[str, str, str]]:
+    return [(title, _short(plan.current.get(key, "—") if plan.current else "—"), _short(plan.desired.get(key, "—")))
+            for title, key in ROWS]
+
+
+def to_text(plan: Plan) -> str:
+    """Ordered steps with from → to, for a terminal (rich markup)."""
+    lines = [f"[bold]Plan for stack {plan.stack}[/bold] → {plan.desired.get('label')} "
+             f"(version {plan.desired.get('version')}, ref {plan.target})"]
+    lines += [f"  {title:<11} {cur} → {new}" for title, cur, new in _summary_rows(plan)]
+    if not plan.has_changes:
+        return "\n".join([*lines, "[green]No changes.[/green] The stack already matches the target."])
+    lines.append(f"\n[bold]{len(plan.steps)} step(s) in dependency order:[/bold]")
+    for s in plan.steps:
+        colour = {"create": "green", "update": "yellow", "delete": "red"}.get(s.op, "magenta")
+        lines.append(f"  {s.index}. [{colour}]{OP_MARK.get(s.op, '?')} {s.op}[/{colour}] [bold]{s.component}[/bold]"
+                     f" {s.name}")
+        lines += [f"       {c}" for c in _change_lines(s)]
+    lines += [f"[red]warning:[/red] {w}" for w in plan.warnings]
+    return "\n".join(lines)
+
+
+def to_markdown(plan: Plan) -> str:
+    """A PR comment: summary table, ordered steps, warnings, details collapsed."""
+    label, number = plan.desired.get("label"), plan.desired.get("version")
+    out = [f"### Rollback plan: `{plan.stack}` → **{label}** (version {number})", "",
+           "| | deployed | target |", "|---|---|---|"]
+    out += [f"| {title} | {cur} | {new} |" for title, cur, new in _summary_rows(plan)]
+    if not plan.has_changes:
+        return "\n".join([*out, "", "✅ **No changes**: the stack already matches the target."]) + "\n"
+    out += ["", f"**{len(plan.steps)} step(s)**, applied in this order:", ""]
+    out += [f"{s.index}. `{s.op}` **{s.component}** `{s.name}`" for s in plan.steps]
+    if plan.warnings:
+        out += ["", "> [!WARNING]"] + [f"> {w}" for w in plan.warnings]
+    out += ["", "<details><summary>Changes per step</summary>", ""]
+    for s in plan.steps:
+        out.append(f"**{s.index}. {s.component} `{s.name}`** ({s.op})")
+        out += [f"- `{c}`" for c in _change_lines(s)] or ["- (no input changes)"]
+        out.append("")
+    out.append("</details>")
+    return "\n".join(out) + "\n"
+
+
+def to_json(plan: Plan) -> str:
+    """Machine-readable steps."""
+    return json.dumps(plan.to_dict(), indent=2, sort_keys=True, default=str) + "\n"

@@ -1,0 +1,124 @@
+"""CLI verbs that run the engine: status, plan, apply (and their rendering)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+Components = typer.Option(None, "--components", help="Partial rollout: comma-separated subset of "
+                          "jobs,snapshot,schema,dbobjects,alias,health (app = alias, db = schema,dbobjects,snapshot).")
+ALIASES = {"app": ["alias"], "db": ["snapshot", "schema", "dbobjects"], "database": ["snapshot", "schema", "dbobjects"]}
+EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def parse_components(text: str | None) -> list[str] | None:
+    """`app,jobs` -> ['alias', 'jobs'] (None: all of the stack's components)."""
+    if not text:
+        return None
+    out: list[str] = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        for name in ALIASES.get(part, [part]):
+            if name not in out:
+                out.append(name)
+    from components.rollout import COMPONENTS
+    from rollback.errors import RollbackError
+
+    unknown = [c for c in out if c not in COMPONENTS]
+    if unknown:
+        raise RollbackError(f"--components: unknown {', '.join(unknown)}; choose from {', '.join(COMPONENTS)}, "
+                            "or app, db.")
+    return out
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add status, plan and apply to the root app."""
+
+    @app.command("status")
+    def status_cmd(stack: str = typer.Argument(..., help="Stack name."),
+                   fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+        """Deployed version, last-good, drift, rollout in progress, jobs frozen. Read-only."""
+        from rollback import command
+
+        info = command.status(stack)
+        if fmt == "json":
+            typer.echo(json.dumps(info, indent=2, default=str))
+            return
+        con, dep = _console(), info["deployed"] or {}
+        con.print(f"[bold]stack {stack}[/bold]")
+        con.print(f"  deployed      {dep.get('label', 'nothing')} (version {dep.get('version', '—')}), "
+                  f"deployment {dep.get('deployment_id', '—')}, schema {dep.get('schema_version', '—')}")
+        con.print(f"  last-good     {info['last_good']['label']} (version {info['last_good']['version']})")
+        con.print(f"  drift         {', '.join(info['drift']) or 'none'}")
+        con.print(f"  rollout       {info['rollout_in_progress'] or 'none in progress'}")
+        if info["pending_operations"]:
+            con.print(f"  [red]pending operations[/red] {', '.join(info['pending_operations'])}")
+        con.print(f"  jobs frozen   {info['jobs_frozen']}")
+
+    @app.command("plan")
+    def plan_cmd(stack: str = typer.Argument(..., help="Stack name."),
+                 to: str = typer.Option(..., "--to", help="Target ref: N, label, last-good, previous, -N, before:T."),
+                 components: str | None = Components,
+                 fmt: str = typer.Option("text", "--format", help="text, markdown or json.")) -> None:
+        """Preview the rollout to a target. Exit 0 no changes, 2 changes, 1 error."""
+        from rollback import command, plan_format
+        from rollback.errors import RollbackError
+
+        if fmt not in ("text", "markdown", "json"):
+            raise RollbackError(f"--format: expected text, markdown or json, got {fmt!r}.")
+        the_plan = command.plan(command.resolve(stack, to, components=parse_components(components)))
+        if fmt == "text":
+            _console().print(plan_format.to_text(the_plan))
+        else:
+            typer.echo(plan_format.to_markdown(the_plan) if fmt == "markdown" else plan_format.to_json(the_plan),
+                       nl=False)
+        raise typer.Exit(EXIT_CHANGES if the_plan.has_changes else EXIT_NO_CHANGES)
+
+    @app.command("apply")
+    def apply_cmd(stack: str = typer.Argument(..., help="Stack name."),
+                  to: str = typer.Option(..., "--to", help="Target ref (see plan)."),
+                  yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking (CI)."),
+                  components: str | None = Components,
+                  allow_data_loss: bool = typer.Option(False, "--allow-data-loss",
+                                                       help="Let down migrations drop non-empty tables/columns."),
+                  reason: str | None = typer.Option(None, "--reason", help="Why: goes into the report."),
+                  report_dir: Path | None = typer.Option(None, "--report-dir", envvar="ROLLBACK_REPORT_DIR",
+                                                         help="Where reports go (default: reports/)."),
+                  decision: Path | None = typer.Option(None, "--decision",
+                                                       help="`rollback decide` JSON to attach.")) -> None:
+        """Preview, confirm (or --yes), then apply with live progress and a written report."""
+        from rollback import command, plan_format
+        from rollback.errors import RollbackError
+
+        con = _console()
+        if not yes and not command.is_tty():
+            raise RollbackError("refusing to apply without confirmation: stdin is not a terminal; pass --yes.")
+
+        def confirm(the_plan: Any) -> bool:
+            con.print(plan_format.to_text(the_plan))
+            return yes or typer.confirm("Apply these changes?", default=False)
+
+        def on_step(what: str, step: Any) -> None:
+            mark = {"start": "[cyan]…[/cyan]", "done": "[green]✓[/green]", "failed": "[red]✗[/red]"}[what]
+            took = f" ({step.duration_s:.1f}s)" if what != "start" and step.duration_s is not None else ""
+            con.print(f"  {mark} {step.component or '-'}: {step.name} {step.op or ''}{took}")
+
+        attached = json.loads(decision.read_text()) if decision else None
+        rollout = command.resolve(stack, to, components=parse_components(components), allow_data_loss=allow_data_loss)
+        result = command.apply(rollout, confirm=confirm, reason=reason, on_step=on_step, report_dir=report_dir,
+                               decision=attached)
+        if result.report is None:
+            con.print(plan_format.to_text(result.plan))
+            return
+        con.print(f"report: {result.report_dir}")
+        if not result.succeeded:
+            raise RollbackError(f"apply of {rollout.version.label} to {stack} failed: {result.error}")
+        con.print(f"[green]applied {rollout.version.label} to {stack}[/green] in {result.report.duration_s:.1f}s")
