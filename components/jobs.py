@@ -49,7 +49,7 @@ class JobControl(pulumi.ComponentResource):
         if args.backend in ("postgres", "http"):
             freeze = JobFreeze(f"{name}-freeze", {"backend": args.backend, "rollout_id": args.rollout_id,
                                                   "admin_url": args.admin_url}, child_opts(self, deps))
-            self.frozen_by = freeze.rollout_id  # type: ignore[attr-defined]
+            self.frozen_by = freeze.freeze_token  # type: ignore[attr-defined]
         elif args.backend == "ssm":
             freeze = aws.ssm.Parameter(f"{name}-freeze", name=f"{args.ssm_prefix}/jobs/rollout", type="String",
                                        value=args.rollout_id, overwrite=True, opts=child_opts(self, deps))
@@ -71,7 +71,8 @@ class JobControl(pulumi.ComponentResource):
         args, name, after = self.args, self._name, [self.freeze_step, *steps]
         if args.backend in ("postgres", "http"):
             release = JobRelease(f"{name}-release", {"backend": args.backend, "rollout_id": args.rollout_id,
-                                                     "flags": args.flags, "admin_url": args.admin_url},
+                                                     "flags": args.flags, "admin_url": args.admin_url,
+                                                     "jobs_frozen_by": self.frozen_by},
                                  child_opts(self, after))
             self.release_steps = [release]
             self.jobs_frozen = release.frozen  # type: ignore[attr-defined]

@@ -116,7 +116,8 @@ class HealthGateProvider(StepProvider):
     """Runs the gate whenever the rollout or the checks change; failure fails the update."""
 
     step = "health gate"
-    keys = ("rollout_id", "deployment_id", "http", "sql", "metrics", "prometheus_url", "budget_seconds")
+    keys = ("rollout_id", "deployment_id", "http", "sql", "metrics", "prometheus_url", "budget_seconds",
+            "jobs_frozen_by")
 
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """Gate; raise a summary naming every failing check and its value."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any
 
 import httpx
@@ -105,7 +106,10 @@ class JobFreezeProvider(StepProvider):
             _admin_post(news, "/pause-all", {"rollout": news["rollout_id"]})
         else:
             raise ValueError(f"unsupported jobs backend {news['backend']!r} for the dynamic freeze step")
-        return {**news, "frozen": True, "paused_jobs": paused}
+        # A new token per freeze act: the health gate and release key on it, so a rollout that failed midway
+        # and is then retargeted to the previously released state still re-gates and releases.
+        token = f"{news['rollout_id']}@{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}#{time.time_ns() % 10**6}"
+        return {**news, "frozen": True, "paused_jobs": paused, "freeze_token": token}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: the live frozen state (postgres backend)."""
@@ -122,7 +126,7 @@ class JobReleaseProvider(StepProvider):
     """Sets the target's flags and resumes jobs; runs last, only after every other step passed."""
 
     step = "jobs release"
-    keys = ("backend", "rollout_id", "flags", "admin_url")
+    keys = ("backend", "rollout_id", "flags", "admin_url", "jobs_frozen_by")
 
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """Flags to target values (removing flags the target lacks), resume jobs, clear the freeze."""
@@ -159,7 +163,8 @@ class JobFreeze(Resource, module="rollback", name="JobFreeze"):
     """The freeze step of a rollout."""
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(JobFreezeProvider(), name, {"frozen": None, "paused_jobs": None, **props}, opts)
+        outs = {"frozen": None, "paused_jobs": None, "freeze_token": None}
+        super().__init__(JobFreezeProvider(), name, {**outs, **props}, opts)
 
 
 class JobRelease(Resource, module="rollback", name="JobRelease"):

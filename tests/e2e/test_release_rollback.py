@@ -8,8 +8,8 @@ import boto3
 import pytest
 from pulumi.automation import EngineEvent, OpType
 
-from tests.components.e2e_support import rig as make_rig
 from tests.components.e2e_support import in_dependency_order, pre_event, step_ops
+from tests.components.e2e_support import rig as make_rig
 
 pytestmark = pytest.mark.e2e
 
