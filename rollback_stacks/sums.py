@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rollback_stacks import docs
+from rollback_stacks.errors import TargetError, problem
+
 SUMS_FILE = "rollback.sum"
 MUTABLE_FIELDS = ("status", "status_history")
 
@@ -80,8 +83,6 @@ def total_ok(text: str) -> bool:
 
 def entry_hash(stack_dir: Path, rel: str) -> str:
     """The recorded hash of a stack file: document_hash for versions/*.yaml, sha256 of the bytes otherwise."""
-    from rollback_stacks import docs
-
     path = stack_dir / rel
     if rel.startswith("versions/"):
         data = docs.read(path, rel).data
@@ -91,8 +92,6 @@ def entry_hash(stack_dir: Path, rel: str) -> str:
 
 def check(stack_dir: Path, where: str, required: Iterable[str]) -> list[str]:
     """Problems of the stack's sums file against the files on disk and the files versions reference."""
-    from rollback_stacks.errors import TargetError, problem
-
     sums_path = stack_dir / SUMS_FILE
     shown = f"{where}/{SUMS_FILE}"
     if not sums_path.is_file():
