@@ -102,8 +102,12 @@ class Rig:
 def rig(sandbox: Any, backend_url: str) -> Iterator[Rig]:
     """Generator behind the e2e `rig` fixtures: a database made and dropped around the test."""
     dsn = create_database(sandbox, "e2e")
+    env = sandbox.env()
+    with httpx.Client(base_url=env["VERCEL_API_URL"], headers={"Authorization": f"Bearer {env['VERCEL_TOKEN']}"},
+                      timeout=10) as client:
+        client.delete(f"/v2/aliases/{ALIAS}")  # the stand-in is shared by the session: start without the alias
     try:
-        yield Rig(sandbox, backend_url, dsn, {**sandbox.env(), "DATABASE_URL": dsn})
+        yield Rig(sandbox, backend_url, dsn, {**env, "DATABASE_URL": dsn})
     finally:
         drop_database(sandbox, dsn)
 

@@ -13,6 +13,7 @@ OUTPUTS = {
     "pulumi-python:dynamic/rollback:PgDumpSnapshot": {"reference": "s3://rollback-snapshots/local/mock.dump"},
     "pulumi-python:dynamic/rollback:SchemaMigration": {"version": None},
     "pulumi-python:dynamic/rollback:JobRelease": {"frozen": False},
+    "pulumi-python:dynamic/rollback:JobFreeze": {"frozen": True, "freeze_token": "ro-mock@2026-01-01T00:00:00Z#1"},
     "aws:rds/snapshot:Snapshot": {"dbSnapshotArn": "arn:aws:rds:us-east-1:1:snapshot:mock"},
 }
 
