@@ -75,10 +75,10 @@ def resolve(stack: str, ref: str, *, components: Sequence[str] | None = None, al
     current = deployed.get("version")
     record = rollback_stacks.load(stack)
     version = record.resolve(ref, deployed=current, allow_candidate=True)
-    if version.status == "candidate" and current is not None and version.version <= int(current):
+    if version.status == "candidate" and current is not None and version.version < int(current):
         good = ", ".join(f"{v.version} ({v.label})" for v in record.versions if v.status == "known-good")
-        raise RollbackError(f"{ref!r} resolves to version {version.version} ({version.label}), a candidate that is "
-                            f"not newer than the deployed version {current}: roll back only to known-good "
+        raise RollbackError(f"{ref!r} resolves to version {version.version} ({version.label}), a candidate older "
+                            f"than the deployed version {current}: roll back only to known-good "
                             f"versions ({good}).")
     return Rollout(stack, ref, version, deployed, list(components) if components else None, allow_data_loss, env)
 

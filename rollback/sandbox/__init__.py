@@ -123,8 +123,26 @@ def _start_python_service(root: Path, name: str, argv: list[str], env: dict[str,
     return {"pid": pid, "port": port}
 
 
+HEALTHY_META = {"metrics": {"error_rate": 0.01, "latency_p95_ms": 420, "availability": 0.999}}
+
+
+def seed_deployments(sandbox: Sandbox, stack: str = "local") -> list[str]:
+    """Create in the Vercel stand-in every deployment the stack's recorded versions name (healthy)."""
+    import httpx
+
+    import rollback_stacks
+
+    ids = sorted({v.app.deployment_id for v in rollback_stacks.load(stack).versions if v.app})
+    with httpx.Client(base_url=sandbox.vercel_api, timeout=10,
+                      headers={"Authorization": f"Bearer {sandbox.secrets['vercel_token']}"}) as client:
+        for dep_id in ids:
+            client.post("/v13/deployments", json={"id": dep_id, "name": "shop-web", "meta": HEALTHY_META}
+                        ).raise_for_status()
+    return ids
+
+
 def _prepare(sandbox: Sandbox) -> None:
-    """Create the app database and the snapshot bucket."""
+    """Create the app database, the snapshot bucket and the `local` stack's deployments."""
     import boto3
     import psycopg
 
@@ -135,6 +153,7 @@ def _prepare(sandbox: Sandbox) -> None:
     boto3.client("s3", endpoint_url=sandbox.aws_endpoint, region_name="us-east-1",
                  aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
                  aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"]).create_bucket(Bucket=SNAPSHOT_BUCKET)
+    seed_deployments(sandbox)
 
 
 def _save(sandbox: Sandbox) -> None:

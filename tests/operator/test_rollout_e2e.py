@@ -1,0 +1,184 @@
+"""The operator verbs through the real CLI, engine and sandbox: plan formats and exit codes, apply, locks, reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rollback.lock import lock_path
+from tests.components.conftest import create_database, drop_database
+
+pytestmark = pytest.mark.e2e
+GOLDEN = Path(__file__).parent / "golden"
+TIMESTAMP = re.compile(r"\d{8}T\d{6}Z")
+
+
+class Operator:
+    """Runs `rollback ...` as a user would, against one database and one state backend."""
+
+    def __init__(self, sandbox: Any, dsn: str, state: Path, reports: Path) -> None:
+        self.sandbox, self.dsn, self.reports = sandbox, dsn, reports
+        self.env = {**os.environ, **sandbox.env(), "DATABASE_URL": dsn, "PULUMI_BACKEND_URL": f"file://{state}",
+                    "ROLLBACK_REPORT_DIR": str(reports), "NO_COLOR": "1", "COLUMNS": "200",
+                    "ROLLBACK_INITIATOR": "ci-bot"}
+        self.outputs: list[str] = []
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """Start `rollback args...` without a TTY."""
+        return subprocess.Popen([sys.executable, "-c", "from rollback.cli import main; main()", *args], env=self.env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run `rollback args...` to completion; every output is kept for the secret scan."""
+        proc = self.start(*args)
+        out, err = proc.communicate(timeout=300)
+        self.outputs += [out, err]
+        assert "Traceback" not in err, err
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    def deployed(self) -> dict[str, Any]:
+        proc = self.run("status", "local", "--format", "json")
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["deployed"] or {}
+
+    def flags(self) -> dict[str, Any]:
+        import psycopg
+
+        with psycopg.connect(self.dsn) as conn:
+            return dict(conn.execute("SELECT name, value FROM rollback_control.flags").fetchall())
+
+    def schema_version(self) -> int:
+        import psycopg
+
+        with psycopg.connect(self.dsn) as conn:
+            return int(conn.execute("SELECT version FROM schema_migrations").fetchone()[0])
+
+    def alias_target(self) -> str:
+        env = self.sandbox.env()
+        resp = httpx.get(f"{env['VERCEL_API_URL']}/v4/aliases/app.example.test",
+                         headers={"Authorization": f"Bearer {env['VERCEL_TOKEN']}"})
+        return str(resp.json()["deploymentId"])
+
+
+@pytest.fixture(scope="module")
+def op(sandbox, tmp_path_factory) -> Any:
+    """v1.4.2 then v1.5.0 deployed on a fresh database and backend."""
+    from rollback.sandbox import seed_deployments
+
+    seed_deployments(sandbox)
+    base = tmp_path_factory.mktemp("operator")
+    (base / "state").mkdir()
+    dsn = create_database(sandbox, "op")
+    operator = Operator(sandbox, dsn, base / "state", base / "reports")
+    for label in ("v1.4.2", "v1.5.0"):
+        proc = operator.run("apply", "local", "--to", label, "--yes", "--reason", f"release {label}")
+        assert proc.returncode == 0, proc.stderr
+    yield operator
+    drop_database(sandbox, dsn)
+
+
+def _normalise(text: str) -> str:
+    return TIMESTAMP.sub("<timestamp>", text)
+
+
+@pytest.mark.parametrize("fmt,golden", [("markdown", "plan_v150_to_last_good.md"),
+                                        ("json", "plan_v150_to_last_good.json")])
+def test_plan_formats_match_golden(op, fmt, golden):
+    proc = op.run("plan", "local", "--to", "last-good", "--format", fmt)
+    assert proc.returncode == 2, proc.stderr
+    expected = GOLDEN / golden
+    if os.environ.get("ROLLBACK_UPDATE_GOLDEN"):
+        expected.write_text(_normalise(proc.stdout))
+    assert _normalise(proc.stdout) == expected.read_text()
+
+
+def test_plan_lists_steps_in_dependency_order(op):
+    plan = json.loads(op.run("plan", "local", "--to", "last-good", "--format", "json").stdout)
+    components = [s["component"] for s in plan["steps"]]
+    assert components == ["JobControl", "DatabaseSnapshot", "SchemaVersion", "DatabaseObjects", "DeploymentAlias",
+                          "HealthGate", "JobControl"]
+    assert plan["desired"]["label"] == "v1.4.2" and plan["current"]["label"] == "v1.5.0"
+
+
+def test_plan_exit_codes(op):
+    same = op.run("plan", "local", "--to", "v1.5.0")
+    assert same.returncode == 0 and "No changes" in same.stdout
+    bad = op.run("plan", "local", "--to", "v9.9.9")
+    assert bad.returncode == 1 and bad.stderr.startswith("error:") and "v1.4.2" in bad.stderr
+    fmt = op.run("plan", "local", "--to", "last-good", "--format", "yaml")
+    assert fmt.returncode == 1 and "--format" in fmt.stderr
+
+
+def test_apply_without_yes_and_without_tty_refuses(op):
+    proc = op.run("apply", "local", "--to", "last-good")
+    assert proc.returncode == 1 and "--yes" in proc.stderr
+    assert op.deployed()["label"] == "v1.5.0"
+
+
+def test_apply_refused_while_another_rollout_holds_the_stack(op):
+    holder = subprocess.Popen(["sleep", "60"])
+    lock = lock_path(op.env["PULUMI_BACKEND_URL"], "local")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(json.dumps({"user": "alice", "host": os.uname().nodename, "pid": holder.pid,
+                                "since": "2026-11-22T09:00:00+00:00", "target": "v1.4.2", "reason": "incident 42"}))
+    try:
+        proc = op.run("apply", "local", "--to", "last-good", "--yes")
+        assert proc.returncode == 1
+        assert f"alice@{os.uname().nodename} (pid {holder.pid})" in proc.stderr and "incident 42" in proc.stderr
+        assert op.deployed()["label"] == "v1.5.0"
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder is gone: its lock is stale and the next apply takes it over (nothing to change here)
+    assert op.run("apply", "local", "--to", "v1.5.0", "--yes").returncode == 0
+    assert not lock.exists()
+
+
+def test_two_concurrent_applies_one_proceeds(op):
+    env = op.sandbox.env()
+    httpx.patch(f"{env['VERCEL_API_URL']}/_standin/deployments/dpl_v142", json={"meta": {"health_fail_first": 2}},
+                headers={"Authorization": f"Bearer {env['VERCEL_TOKEN']}"}).raise_for_status()
+    first = op.start("apply", "local", "--to", "last-good", "--yes", "--reason", "first")
+    lock = lock_path(op.env["PULUMI_BACKEND_URL"], "local")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and f'"pid": {first.pid}' not in (lock.read_text() if lock.exists() else ""):
+        time.sleep(0.05)
+    second = op.run("apply", "local", "--to", "last-good", "--yes", "--reason", "second")
+    out, err = first.communicate(timeout=300)
+    op.outputs += [out, err]
+    assert first.returncode == 0, err
+    assert second.returncode == 1 and "held by" in second.stderr and "first" in second.stderr
+    assert op.deployed()["label"] == "v1.4.2"
+
+
+def test_rolled_back_state_and_report(op):
+    assert op.schema_version() == 3
+    assert op.alias_target() == "dpl_v142"
+    assert op.flags()["notif_frequency_cap"] == 5
+    reports = sorted(op.reports.glob("*/report.json"), key=lambda p: p.stat().st_mtime)
+    report = json.loads(reports[-1].read_text())
+    assert report["outcome"] == "succeeded" and report["target"]["to_version"] == "2"
+    assert report["who"]["initiator"] == "ci-bot" and report["who"]["reason"] == "first"
+    names = [s["name"] for s in report["steps"]]
+    assert names[0] == "release-jobs-freeze" and names[-1] == "release-jobs-release" and len(names) >= 7
+    assert all(s["duration_s"] is not None and s["status"] == "succeeded" for s in report["steps"])
+    assert report["snapshots"] and report["snapshots"][0]["reference"].startswith("s3://rollback-snapshots/")
+    assert op.run("plan", "local", "--to", "last-good").returncode == 0
+
+
+def test_no_secret_in_any_output_or_report(op):
+    secrets = [op.sandbox.secrets["pg_password"], op.sandbox.secrets["vercel_token"],
+               op.sandbox.secrets["aws_secret_access_key"], op.sandbox.secrets["pulumi_passphrase"]]
+    written = [p.read_text(errors="replace") for p in op.reports.rglob("*") if p.is_file()]
+    assert written and op.outputs
+    for secret in secrets:
+        assert not any(secret in text for text in op.outputs + written)
