@@ -218,3 +218,30 @@ def _engine_error(err: Exception, diagnostics: list[str]) -> str:
 def is_tty() -> bool:
     """Whether stdin is an interactive terminal (confirmation possible)."""
     return sys.stdin.isatty()
+
+
+METRIC_FIELDS = {"error_rate": "error_rate", "latency_p95_ms": "p95_ms", "p95_ms": "p95_ms",
+                 "availability": "availability"}
+
+
+def verify(stack: str, *, failure_type: str | None = None, budget_seconds: float | None = None,
+           env: Mapping[str, str] | None = None) -> tuple[list[Any], dict[str, Any]]:
+    """Run the deployed version's health gate; returns the check results and a `decide` validation result."""
+    import rollback_stacks
+    from components.providers.health import gate
+
+    env = dict(env if env is not None else os.environ)
+    deployed = deployed_outputs(stack, env)
+    if deployed.get("version") is None:
+        raise RollbackError(f"stack {stack!r} has nothing deployed: nothing to verify.")
+    version = rollback_stacks.load(stack).find(str(deployed["version"]))
+    props = version.health.model_dump()
+    if budget_seconds is not None:
+        props["budget_seconds"] = budget_seconds
+    results, _ = gate(props)  # connection settings come from this process's environment, as in the provider
+    failing = [{"name": r.name, "message": r.detail, "component": "health"} for r in results if not r.ok]
+    metrics = {METRIC_FIELDS[r.name]: r.value for r in results
+               if r.kind == "metric" and r.name in METRIC_FIELDS and isinstance(r.value, int | float)}
+    validation = {"stack": stack, "deployment_id": deployed.get("deployment_id"), "failing_checks": failing,
+                  "metrics": metrics, "failure_type": (failure_type or "application") if failing else None}
+    return results, validation

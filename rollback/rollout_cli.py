@@ -82,6 +82,31 @@ def register(app: typer.Typer) -> None:
                        nl=False)
         raise typer.Exit(EXIT_CHANGES if the_plan.has_changes else EXIT_NO_CHANGES)
 
+    @app.command("verify")
+    def verify_cmd(stack: str = typer.Argument(..., help="Stack name."),
+                   output: Path | None = typer.Option(None, "--output", "-o",
+                                                      help="Write the validation result (decide's input)."),
+                   failure_type: str | None = typer.Option(None, "--failure-type",
+                                                           help="Failure type to record when checks fail "
+                                                                "(default: application)."),
+                   budget: float | None = typer.Option(None, "--budget-seconds",
+                                                       help="Retry budget (default: the version's).")) -> None:
+        """Run the deployed version's health gate only. Exit 0 healthy, 1 failing."""
+        from rollback import command
+        from rollback.errors import RollbackError
+
+        results, validation = command.verify(stack, failure_type=failure_type, budget_seconds=budget)
+        con = _console()
+        for r in results:
+            con.print(f"  {'[green]✓[/green]' if r.ok else '[red]✗[/red]'} {r.kind:<6} {r.name:<28} {r.detail}")
+        if output is not None:
+            output.write_text(json.dumps(validation, indent=2) + "\n")
+            con.print(f"validation result: {output}")
+        failing = [f"{r.name} ({r.detail})" for r in results if not r.ok]
+        if failing:
+            raise RollbackError(f"{stack}: {len(failing)} health check(s) failing: {'; '.join(failing)}")
+        con.print(f"[green]{stack} healthy[/green]: {len(results)} check(s) passed")
+
     @app.command("apply")
     def apply_cmd(stack: str = typer.Argument(..., help="Stack name."),
                   to: str = typer.Option(..., "--to", help="Target ref (see plan)."),
