@@ -15,6 +15,12 @@ ALTER_TABLE = re.compile(rf"\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({Q
 DROP_COLUMN = re.compile(rf"(?:^|,)\s*DROP\s+(?!CONSTRAINT\b)(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?({IDENT})", re.I)
 
 
+DOLLAR_QUOTED = re.compile(r"(\$[A-Za-z_0-9]*\$).*?\1", re.S)
+QUOTED = re.compile(r"'(?:[^']|'')*'")
+TRANSACTION_CONTROL = re.compile(r"(?:^|;)\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT)\s*(?:;|$)",
+                                 re.I)
+
+
 class MigrationError(Exception):
     """The migrations cannot take the database to the target (missing file, unknown version, ...)."""
 
@@ -113,3 +119,13 @@ def destructive(sql_text: str) -> list[tuple[str, str | None]]:
     for m in ALTER_TABLE.finditer(text):
         found.extend((m.start(), m.group(1), col.group(1)) for col in DROP_COLUMN.finditer(m.group(2)))
     return [(table, column) for _, table, column in sorted(found, key=lambda f: f[0])]
+
+
+def refuse_transaction_control(name: str, sql_text: str) -> None:
+    """Each step runs in one transaction; a file that commits or rolls back itself could be half-applied."""
+    text = QUOTED.sub("''", DOLLAR_QUOTED.sub("$$", COMMENTS.sub(" ", sql_text)))
+    m = TRANSACTION_CONTROL.search(text)
+    if m:
+        raise MigrationError(f"{name} contains a top-level {m.group(1).upper()}: every migration runs in one "
+                             "transaction with its version row, so a file must not control transactions itself "
+                             "(remove BEGIN/COMMIT/ROLLBACK)")

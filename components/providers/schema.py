@@ -153,6 +153,8 @@ class SchemaVersionProvider(StepProvider):
                     raise DirtyDatabase(dirty_message(current))
                 plan = mig.plan(mig.parse(list(files)), current, target)
                 verify_checksums(files, news.get("checksums") or {}, [s.file for s in plan.steps])
+                for step in plan.steps:
+                    mig.refuse_transaction_control(step.file, files[step.file])
                 risks = data_at_risk(conn, files, plan.steps)
                 if risks and not news.get("allow_data_loss"):
                     raise mig.MigrationError("data-loss pre-check refused the migration: " + "; ".join(risks)
@@ -162,18 +164,26 @@ class SchemaVersionProvider(StepProvider):
                     applied.append(self._step(conn, files, step, current))
                     current = step.to
             finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                try:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                except psycopg.Error:
+                    pass  # the session is gone, and its advisory lock with it
         return {**news, "plan": plan.describe(), "version": target, "dirty": False, "applied": applied}
 
     @staticmethod
     def _step(conn: psycopg.Connection, files: dict[str, str], step: mig.Step, before: int | None) -> str:
-        set_version(conn, step.to, True)  # golang-migrate's marker: a crash inside the step leaves it dirty
+        """One file and its version row in ONE transaction: a cut anywhere leaves the schema clean at `before`."""
         try:
             with conn.transaction():
                 conn.execute(files[step.file])
-                set_version(conn, step.to, False)
+                set_version(conn, step.to, False)  # never dirty: the marker commits with the step or not at all
+        except psycopg.OperationalError as err:  # connection cut / server gone: the server rolls the step back
+            raise mig.MigrationError(
+                f"the database connection was lost during {step.file}: PostgreSQL rolled back its unfinished "
+                f"transaction, so the schema is clean at version {before} (or at {step.to} if the cut came after "
+                f"the commit); run `up` again, it reads the live version and continues: {str(err).strip()[:200]}"
+            ) from err
         except Exception as err:
-            set_version(conn, before, False)  # the step's transaction rolled back: still clean at `before`
             raise mig.MigrationError(f"{step.file} failed and was rolled back (schema still at {before}): {err}") \
                 from err
         return step.file
