@@ -143,12 +143,13 @@ def apply(rollout: Rollout, *, confirm: Callable[[Plan], bool], reason: str | No
           on_step: Callable[[str, Any], None] | None = None, report_dir: Path | None = None,
           decision: dict[str, Any] | None = None) -> ApplyResult:
     """Lock the stack, preview, confirm, then up with per-step timing and a written report."""
-    from rollback.lock import rollout_lock
+    from rollback.lock import recover_interrupted, rollout_lock
     from rollback.report import ReportRecorder, Target, Who, write_notification, write_report
     from rollback.stacks import backend_url
 
     report_dir = report_dir or Path(rollout.env.get("ROLLBACK_REPORT_DIR", "reports"))
     with rollout_lock(backend_url(rollout.env), rollout.stack, target=rollout.ref, reason=reason):
+        recover_interrupted(rollout.open, rollout.stack, backend_url(rollout.env))  # a killed update's leftovers
         the_plan = plan(rollout)
         if not the_plan.has_changes:
             return ApplyResult(the_plan, None, None, True)

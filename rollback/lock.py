@@ -6,15 +6,22 @@ import getpass
 import json
 import os
 import socket
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from rollback.engine import cache_root
 from rollback.errors import RollbackError
 from rollback.sandbox.processes import alive
+
+if TYPE_CHECKING:
+    from pulumi import automation as auto
+
+IDEMPOTENT_STEPS = "pulumi-python:dynamic/rollback:"  # our dynamic steps: re-running one is always safe
 
 
 class StackLocked(RollbackError):
@@ -44,6 +51,8 @@ def rollout_lock(backend_url: str, stack: str, *, target: str, reason: str | Non
                                   "reason": reason or ""}
     _acquire(path, info, stack)
     try:
+        for note in clear_stale_engine_locks(backend_url, stack):
+            _warn(note)
         yield info
     finally:
         path.unlink(missing_ok=True)
@@ -72,3 +81,70 @@ def _read(path: Path) -> dict[str, str | int] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _warn(text: str) -> None:
+    sys.stderr.write(f"warning: {text}\n")
+    sys.stderr.flush()
+
+
+def engine_lock_files(backend_url: str, stack: str) -> list[Path]:
+    """The engine's own lock files of `stack` in a file:// backend (.pulumi/locks/<org>/<project>/<stack>/)."""
+    parsed = urlparse(backend_url)
+    if parsed.scheme != "file":
+        return []
+    return sorted(Path(parsed.path).glob(f".pulumi/locks/*/*/{stack}/*.json"))
+
+
+def clear_stale_engine_locks(backend_url: str, stack: str) -> list[str]:
+    """Remove engine locks left by a killed process of this host (call only while holding the rollout lock)."""
+    notes: list[str] = []
+    host = socket.gethostname()
+    for lock in engine_lock_files(backend_url, stack):
+        held = _read(lock) or {}
+        pid = int(held.get("pid", 0) or 0)
+        if held.get("hostname") != host or not pid or alive(pid):
+            continue  # another host's or a live engine's lock: the engine refuses with its own message
+        lock.unlink(missing_ok=True)
+        Path(f"{lock}.attrs").unlink(missing_ok=True)
+        notes.append(f"removed the engine lock of an interrupted update (pid {pid}, {held.get('timestamp', '?')}, "
+                     f"no longer running): {lock.name}")
+    return notes
+
+
+def recover_interrupted(open_stack: Callable[[], auto.Stack], stack: str, backend_url: str) -> list[str]:
+    """Pending operations of a killed update: clear ours (idempotent steps, re-run by this apply), refuse others."""
+    if not _may_have_pending(backend_url, stack):
+        return []
+    st = open_stack()
+    state = st.export_stack()
+    ops: list[dict[str, Any]] = list(state.deployment.get("pending_operations") or [])
+    if not ops:
+        return []
+    described = [f"{op.get('type', '?')} {op.get('resource', {}).get('urn', '?').rsplit('::', 1)[-1]}" for op in ops]
+    foreign = [d for op, d in zip(ops, described, strict=True)
+               if not str(op.get("resource", {}).get("type", "")).startswith(IDEMPOTENT_STEPS)]
+    if foreign:
+        raise RollbackError(
+            f"stack {stack!r} has {len(ops)} pending operation(s) from an interrupted update ({', '.join(described)}); "
+            f"{', '.join(foreign)} are not rollback's own idempotent steps, so their real state is unknown. Check "
+            f"them at their provider, then clear the operations with `pulumi stack export --stack {stack} --file "
+            f"state.json`, remove its \"pending_operations\", `pulumi stack import --stack {stack} --file state.json` "
+            f"(or `pulumi refresh --stack {stack} --clear-pending-creates`), and run this apply again.")
+    deployment = dict(state.deployment)
+    deployment.pop("pending_operations", None)
+    state.deployment = deployment
+    st.import_stack(state)
+    note = (f"the previous update of {stack!r} was interrupted during {len(ops)} step(s) ({', '.join(described)}); "
+            "they are rollback's idempotent steps: cleared them from the state and this apply runs them again.")
+    _warn(note)
+    return [note]
+
+
+def _may_have_pending(backend_url: str, stack: str) -> bool:
+    """Cheap check on a file:// checkpoint (other backends: always look through the engine)."""
+    parsed = urlparse(backend_url)
+    if parsed.scheme != "file":
+        return True
+    files = list(Path(parsed.path).glob(f".pulumi/stacks/*/{stack}.json*"))
+    return any(f.suffix == ".gz" or b'"pending_operations"' in f.read_bytes() for f in files if ".bak" not in f.name)
