@@ -6,6 +6,7 @@ from typing import Any
 
 import pulumi
 
+from components.partial import check_consistent, merge
 from components.release import Release, ReleaseArgs
 from components.rollout import COMPONENTS
 from components.target import load_target
@@ -20,6 +21,7 @@ def _settings(config: pulumi.Config) -> dict[str, Any]:
         "allow_data_loss": bool(config.get_bool("allowDataLoss") or False),
         "deployed": config.get_int("deployed"),
         "allow_candidate": bool(config.get_bool("allowCandidate") or False),
+        "partial": config.get_object("partial"),
         "allowed_domains": config.get_object("allowedDomains"),
         "snapshot_destination": config.get("snapshotDestination") or "s3",
         "rds_instance": config.get("rdsInstance"),
@@ -37,6 +39,10 @@ def pulumi_program() -> None:
     record = rollback_stacks.load(stack)
     version = record.resolve(s["target"], deployed=s["deployed"], allow_candidate=s["allow_candidate"])
     target = load_target(record.dir, version, record.versions)
+    if s["partial"] is not None and s["deployed"] is not None:
+        base = record.find(str(s["deployed"]))
+        target = merge(load_target(record.dir, base, record.versions), target, s["partial"])
+        check_consistent(version if "alias" in s["partial"] else base, target.schema_version)
     allowed = s["allowed_domains"]
     if allowed is not None and "alias" in s["components"]:
         outside = [d for d in target.domains if d not in allowed]
@@ -55,3 +61,4 @@ def pulumi_program() -> None:
     pulumi.export("rollout_id", release.rollout_id)
     pulumi.export("jobs_frozen", release.jobs_frozen)
     pulumi.export("components", [c for c in COMPONENTS if c in s["components"]])
+    pulumi.export("partial", {"version": version.version, "components": s["partial"]} if s["partial"] else None)

@@ -80,6 +80,18 @@ def decide_cmd(
                          schema=schema))
 
 
+@app.command("demo")
+def demo_cmd(
+    report_dir: Path = typer.Option(Path("reports"), "--report-dir", envvar="ROLLBACK_REPORT_DIR",
+                                    help="Where the demo's apply reports go."),
+    summary: Path | None = typer.Option(None, "--summary", help="Also write the outcome and final state as JSON."),
+) -> None:
+    """The whole story on a private, temporary sandbox: deploy, incident, decide, roll back, report."""
+    from rollback.demo import run
+
+    raise typer.Exit(run(report_dir, summary))
+
+
 @app.command("export")
 def export_cmd(
     stack: str = typer.Argument(..., help="Stack name."),
@@ -102,6 +114,14 @@ def main() -> None:
     except RollbackError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(err.exit_code)
+    except Exception as err:
+        engine_errors = sys.modules.get("pulumi.automation.errors")
+        if engine_errors is None or not isinstance(err, engine_errors.CommandError):
+            raise  # not an engine failure: a bug, shown with its traceback
+        from rollback.engine import summarize_engine_error
+
+        typer.echo(f"error: {summarize_engine_error(str(err))}", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

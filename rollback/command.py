@@ -38,7 +38,7 @@ class Rollout:
         if self.deployed.get("version") is not None:
             out["deployed"] = int(self.deployed["version"])
         if self.components is not None:
-            out["components"] = self.components
+            out["partial"] = self.components
         return out
 
     def open(self) -> auto.Stack:
@@ -54,7 +54,7 @@ class Rollout:
         return {"version": v.version, "label": v.label, "status": v.status,
                 "deployment_id": v.app.deployment_id if v.app else None,
                 "schema_version": v.database.schema_version if v.database else None,
-                "flags": dict(v.jobs.flags) if v.jobs else {}}
+                "flags": dict(v.jobs.flags) if v.jobs else {}, "partial": self.components}
 
 
 def deployed_outputs(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -212,8 +212,9 @@ class _StepTracker:
 
 def _engine_error(err: Exception, diagnostics: list[str]) -> str:
     """The engine's own error lines (not the CLI's stack of wrappers)."""
-    lines = [d for d in diagnostics if d and "update failed" not in d.lower()]
-    return "\n".join(lines) if lines else str(err).strip().splitlines()[-1] if str(err).strip() else repr(err)
+    from rollback.engine import summarize_engine_error
+
+    return summarize_engine_error("Diagnostics:\n" + "\n".join(diagnostics) if diagnostics else str(err))
 
 
 def is_tty() -> bool:

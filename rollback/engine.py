@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -74,3 +75,21 @@ def pulumi_command() -> PulumiCommand:
 
     bin_dir = find_engine_dir()
     return PulumiCommand(root=str(bin_dir.parent)) if bin_dir.name == "bin" else PulumiCommand()
+
+
+_GENERIC = ("update failed", "preview failed", "program failed with an unhandled exception",
+            "an unhandled error occurred", "exception calling application")
+_MESSAGE = re.compile(r"^\s*(?:error:\s*)?(?:[A-Za-z_][\w.]*(?:Error|Exception|Refused|Failure|Setting)):\s*(.+)$"
+                      r"|^\s*error:\s*(.+)$")
+
+
+def summarize_engine_error(text: str) -> str:
+    """The engine's meaningful error lines (program or provider messages), without stacks and boilerplate."""
+    body = text.split("Diagnostics:", 1)[-1]
+    found: list[str] = []
+    for line in body.splitlines():
+        m = _MESSAGE.match(line)
+        msg = (m.group(1) or m.group(2)).strip() if m else ""
+        if msg and not msg.lower().startswith(_GENERIC) and msg not in found:
+            found.append(msg)
+    return "\n".join(found) if found else (text.strip().splitlines() or ["the engine failed"])[-1]

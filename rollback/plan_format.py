@@ -28,8 +28,10 @@ def _summary_rows(plan: Plan) -> list[tuple[str, str, str]]:
 
 def to_text(plan: Plan) -> str:
     """Ordered steps with from → to, for a terminal (rich markup)."""
+    only = plan.desired.get("partial")
     lines = [f"[bold]Plan for stack {plan.stack}[/bold] → {plan.desired.get('label')} "
-             f"(version {plan.desired.get('version')}, ref {plan.target})"]
+             f"(version {plan.desired.get('version')}, ref {plan.target})"
+             + (f", only {', '.join(only)}" if only else "")]
     lines += [f"  {title:<11} {cur} → {new}" for title, cur, new in _summary_rows(plan)]
     if not plan.has_changes:
         return "\n".join([*lines, "[green]No changes.[/green] The stack already matches the target."])
@@ -46,7 +48,9 @@ def to_text(plan: Plan) -> str:
 def to_markdown(plan: Plan) -> str:
     """A PR comment: summary table, ordered steps, warnings, details collapsed."""
     label, number = plan.desired.get("label"), plan.desired.get("version")
-    out = [f"### Rollback plan: `{plan.stack}` → **{label}** (version {number})", "",
+    only = plan.desired.get("partial")
+    scope = f", only {', '.join(only)}" if only else ""
+    out = [f"### Rollback plan: `{plan.stack}` → **{label}** (version {number}{scope})", "",
            "| | deployed | target |", "|---|---|---|"]
     out += [f"| {title} | {cur} | {new} |" for title, cur, new in _summary_rows(plan)]
     if not plan.has_changes:

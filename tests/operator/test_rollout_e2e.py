@@ -182,3 +182,31 @@ def test_no_secret_in_any_output_or_report(op):
     assert written and op.outputs
     for secret in secrets:
         assert not any(secret in text for text in op.outputs + written)
+
+
+def test_partial_rollback_of_jobs_changes_only_the_flags(sandbox, tmp_path):
+    from rollback.sandbox import seed_deployments
+
+    seed_deployments(sandbox)
+    (tmp_path / "state").mkdir()
+    dsn = create_database(sandbox, "partial")
+    try:
+        o = Operator(sandbox, dsn, tmp_path / "state", tmp_path / "reports")
+        for label in ("v1.4.2", "v1.5.0"):
+            assert o.run("apply", "local", "--to", label, "--yes").returncode == 0
+        before = (o.schema_version(), o.alias_target(), o.deployed())
+        plan = json.loads(o.run("plan", "local", "--to", "last-good", "--components", "jobs", "--format", "json").stdout)
+        assert plan["desired"]["partial"] == ["jobs"]
+        changed = {s["component"] for s in plan["steps"]}
+        assert changed <= {"JobControl", "HealthGate"}, changed
+        proc = o.run("apply", "local", "--to", "last-good", "--components", "jobs", "--yes")
+        assert proc.returncode == 0, proc.stderr
+        after = o.deployed()
+        assert (o.schema_version(), o.alias_target()) == before[:2] == (5, "dpl_v150")
+        assert after["label"] == "v1.5.0" and after["partial"] == {"version": 2, "components": ["jobs"]}
+        flags = o.flags()
+        assert flags["notif_frequency_cap"] == 5 and flags["feature_notification_digests"] is False
+        refused = o.run("plan", "local", "--to", "v1.3.0", "--components", "schema")
+        assert refused.returncode == 1 and "requires schema" in refused.stderr
+    finally:
+        drop_database(sandbox, dsn)
