@@ -81,16 +81,20 @@ def total_ok(text: str) -> bool:
     return total is not None and render(entries) == text
 
 
-def entry_hash(stack_dir: Path, rel: str) -> str:
-    """The recorded hash of a stack file: document_hash for versions/*.yaml, sha256 of the bytes otherwise."""
+def entry_hash(stack_dir: Path, rel: str, parsed: Mapping[str, Any] | None = None) -> str:
+    """The recorded hash of a stack file: document_hash for versions/*.yaml, sha256 of the bytes otherwise.
+
+    parsed: version documents already read from disk by the caller (rel -> data), so they are not parsed twice.
+    """
     path = stack_dir / rel
     if rel.startswith("versions/"):
-        data = docs.read(path, rel).data
+        data = parsed[rel] if parsed is not None and rel in parsed else docs.read(path, rel).data
         return document_hash(data if isinstance(data, dict) else {"": data})
     return sha256_file(path)
 
 
-def check(stack_dir: Path, where: str, required: Iterable[str]) -> list[str]:
+def check(stack_dir: Path, where: str, required: Iterable[str], *,
+          parsed: Mapping[str, Any] | None = None) -> list[str]:
     """Problems of the stack's sums file against the files on disk and the files versions reference."""
     sums_path = stack_dir / SUMS_FILE
     shown = f"{where}/{SUMS_FILE}"
@@ -109,7 +113,7 @@ def check(stack_dir: Path, where: str, required: Iterable[str]) -> list[str]:
             out.append(problem(f"{where}/{rel}", "", "the recorded file", "restore it from git", got="no such file"))
             continue
         try:
-            actual = entry_hash(stack_dir, rel)
+            actual = entry_hash(stack_dir, rel, parsed)
         except TargetError as err:
             out.append(str(err))
             continue
