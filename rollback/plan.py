@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -46,12 +46,13 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the `--format json` output)."""
-        out = asdict(self)
-        out["has_changes"] = self.has_changes
-        out["warnings"] = self.warnings
-        for step in out["steps"]:
-            step["changes"] = {k: {"from": v[0], "to": v[1]} for k, v in step["changes"].items()}
-        return out
+        # built field by field: dataclasses.asdict deep-copies every value, which dominated --format json
+        steps = [{"index": s.index, "op": s.op, "component": s.component, "name": s.name, "type": s.type,
+                  "changes": {k: {"from": a, "to": b} for k, (a, b) in s.changes.items()},
+                  "warnings": list(s.warnings)} for s in self.steps]
+        return {"stack": self.stack, "target": self.target, "current": dict(self.current),
+                "desired": dict(self.desired), "steps": steps, "has_changes": self.has_changes,
+                "warnings": self.warnings}
 
 
 def component_of(urn: str) -> str:
