@@ -49,30 +49,39 @@ def rollout_lock(backend_url: str, stack: str, *, target: str, reason: str | Non
     info: dict[str, str | int] = {"user": getpass.getuser(), "host": socket.gethostname(), "pid": os.getpid(),
                                   "since": datetime.now(UTC).isoformat(timespec="seconds"), "target": target,
                                   "reason": reason or ""}
-    _acquire(path, info, stack)
+    guard = _acquire(path, info, stack)
     try:
         for note in clear_stale_engine_locks(backend_url, stack):
             _warn(note)
         yield info
     finally:
         path.unlink(missing_ok=True)
+        os.close(guard)  # releases the flock
 
 
-def _acquire(path: Path, info: dict[str, str | int], stack: str) -> None:
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            held = _read(path)
-            if held and held.get("host") == info["host"] and not alive(int(held.get("pid", 0) or 0)):
-                path.unlink(missing_ok=True)  # its process is gone: a stale lock from a killed rollout
-                continue
-            raise StackLocked(f"stack {stack!r} has a rollout in progress, held by {holder_text(held or {})}. "
-                              f"Wait for it to finish (lock file {path}).") from None
-        with os.fdopen(fd, "w") as f:
-            json.dump(info, f)
-        return
-    raise StackLocked(f"could not take the rollout lock {path}: it keeps reappearing; retry.")
+def _acquire(path: Path, info: dict[str, str | int], stack: str) -> int:
+    """flock `<stack>.json.lock` (the kernel drops it when its process dies, so contenders never both take over a
+    stale holder), then check the holder file: a live or remote holder refuses, a dead local one is replaced."""
+    import fcntl
+
+    guard = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(guard)
+        held = _read(path)
+        raise StackLocked(f"stack {stack!r} has a rollout in progress, held by "
+                          f"{holder_text(held) if held else 'another process of this host'}. "
+                          f"Wait for it to finish (lock file {path}).") from None
+    held = _read(path)
+    if path.exists() and (held is None or held.get("host") != info["host"] or alive(int(held.get("pid", 0) or 0))):
+        os.close(guard)
+        raise StackLocked(f"stack {stack!r} has a rollout in progress, held by {holder_text(held or {})}. "
+                          f"Wait for it to finish (lock file {path}).")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # a dead holder's file (if any) is replaced atomically
+    tmp.write_text(json.dumps(info))
+    tmp.replace(path)
+    return guard
 
 
 def _read(path: Path) -> dict[str, str | int] | None:
