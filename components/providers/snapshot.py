@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import tempfile
 import time
@@ -78,6 +79,11 @@ def fetch(reference: str, out: Path) -> None:
         raise ValueError(f"unsupported snapshot reference {reference!r}")
 
 
+def restore_jobs() -> int:
+    """Parallel pg_restore jobs: one per CPU, at most 8 (the custom format restores tables and indexes in parallel)."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
 def restore_snapshot(reference: str, target_dsn: str, *, create: bool = False) -> None:
     """pg_restore the snapshot into target_dsn's database (created first when create=True, else cleaned)."""
     if create:
@@ -88,7 +94,8 @@ def restore_snapshot(reference: str, target_dsn: str, *, create: bool = False) -
     with tempfile.TemporaryDirectory(prefix="rollback-restore-") as tmp:
         local = Path(tmp) / "db.dump"
         fetch(reference, local)
-        flags = ["--no-owner", "--exit-on-error"] + ([] if create else ["--clean", "--if-exists"])
+        flags = ["--no-owner", "--exit-on-error", "-j", str(restore_jobs())]
+        flags += [] if create else ["--clean", "--if-exists"]
         env = runtime_env.libpq_env(target_dsn)
         _run([runtime_env.pg_tool("pg_restore"), *flags, "-d", env["PGDATABASE"], str(local)], env, "pg_restore")
 
