@@ -33,5 +33,8 @@ demo: prereqs
 lint: venv
 	@$(PY) -m ruff check .
 
+bench: prereqs
+	@$(PY) -m bench
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

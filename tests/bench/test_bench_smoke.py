@@ -1,0 +1,48 @@
+"""Each benchmark script in its tiny --smoke mode (1 run, tiny sizes): it runs and writes a well-formed result.
+
+Benchmarks are never timed assertions: these only keep the scripts from rotting (`make bench` measures)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import markdown
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _smoke(name: str, out: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-m", f"bench.{name}", "--smoke", "--out", str(out)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "scenario" in proc.stdout and "ratio" in proc.stdout  # the printed table
+    doc = json.loads((out / f"{name}.json").read_text())
+    assert doc["benchmark"] == name and doc["smoke"] is True
+    assert doc["machine"]["nproc"] >= 1 and len(doc["machine"]["loadavg"]) == 3
+    assert doc["rows"], doc
+    for row in doc["rows"]:
+        assert row["ours_s"] >= 0 and row["runs"] >= 1 and row["goal"]
+        assert row["baseline_s"] is None or row["baseline_s"] >= 0
+        assert row["met"] in (True, False, None)
+    assert markdown(doc["rows"]).count("\n") == len(doc["rows"]) + 2
+    return doc
+
+
+@pytest.mark.parametrize("name", ["startup", "plan_scale", "migrations", "snapshot"])
+def test_bench_smoke(name, tmp_path):
+    doc = _smoke(name, tmp_path)
+    if name == "plan_scale":
+        assert any(r["case"].startswith("offline diff json") for r in doc["rows"])
+
+
+@pytest.mark.e2e
+def test_bench_e2e_smoke(tmp_path):
+    doc = _smoke("e2e", tmp_path)
+    row = doc["rows"][0]
+    assert row["baseline_s"] > 0 and row["ratio"] > 0
+    assert row["extra"]["steps_median_s"]  # the tool's report was read
