@@ -27,7 +27,11 @@ def settings_file(stack: str, root: Path = REPO_ROOT) -> Path:
 def stack_settings(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
     """The `rollback:*` settings of a stack, keys without the namespace."""
     path = settings_file(stack, root)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):  # a stack name too long for a file name, or holding a NUL byte
+        found = False
+    if not found:
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
         raise RollbackError(f"unknown stack {stack!r}: no {path.name} (stacks: {', '.join(known) or 'none'}).")
     try:
