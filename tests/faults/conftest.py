@@ -161,3 +161,6 @@ def world(sandbox: Any, base: Path, prefix: str) -> Iterator[World]:
 def fresh(sandbox, engine_dir, tmp_path) -> Iterator[World]:
     """A per-test world with nothing deployed."""
     yield from world(sandbox, tmp_path, "fault")
+
+
+from tests.components.conftest import db, migrations  # noqa: E402,F401  (fixtures for provider-level checks)
