@@ -247,3 +247,99 @@ def verify(stack: str, *, failure_type: str | None = None, budget_seconds: float
     validation = {"stack": stack, "deployment_id": deployed.get("deployment_id"), "failing_checks": failing,
                   "metrics": metrics, "failure_type": (failure_type or "application") if failing else None}
     return results, validation
+
+
+def rehearse(stack: str, ref: str, *, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Drill: restore the latest snapshot into a scratch DB, bring its schema and DB objects to the target with
+    the engine, and compare with a clean build of the target (fingerprint and `pg_dump --schema-only`)."""
+    import tempfile
+    import uuid
+
+    import psycopg
+
+    import rollback_stacks
+    from components.program import pulumi_program
+    from components.providers.snapshot import restore_snapshot
+    from rollback.workspace import open_stack
+    from rollback_stacks.consistency import up_hashes
+
+    rollout = resolve(stack, ref, env=env)
+    reference = rollout.deployed.get("snapshot_reference")
+    if not reference:
+        raise RollbackError(f"stack {stack!r} has no snapshot to rehearse with: apply a release with the "
+                            "`snapshot` component first.")
+    db = rollout.version.database
+    if db is None:
+        raise RollbackError(f"{rollout.version.label} declares no database: nothing to rehearse.")
+    server = rollout.env["DATABASE_URL"].rsplit("/", 1)[0]
+    names = {kind: f"rehearse_{kind}_{uuid.uuid4().hex[:10]}" for kind in ("restored", "clean")}
+    dsns = {kind: f"{server}/{name}" for kind, name in names.items()}
+    config = {"rollback:target": str(rollout.version.version), "rollback:components": '["schema", "dbobjects"]',
+              "rollback:allowDataLoss": "true", "rollback:allowCandidate": "true"}
+    try:
+        restore_snapshot(str(reference), dsns["restored"], create=True)
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{names["clean"]}"')
+        with tempfile.TemporaryDirectory(prefix="rollback-rehearse-") as state:
+            for kind, dsn in dsns.items():
+                backend = Path(state) / kind
+                backend.mkdir()
+                open_stack(stack, pulumi_program, backend_url=f"file://{backend}",
+                           env={**rollout.env, "DATABASE_URL": dsn}, config=config).up()
+        with psycopg.connect(dsns["restored"]) as conn:
+            live = int(conn.execute("SELECT version FROM schema_migrations").fetchone()[0])
+        applied = {k: v for k, v in db.migrations.items() if int(k[:4]) <= live}
+        dumps = {kind: _schema_dump(dsn, rollout.env) for kind, dsn in dsns.items()}
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            for name in names.values():
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    fingerprint = rollback_stacks.fingerprint(up_hashes(applied))
+    return {"stack": stack, "target": rollout.version.label, "snapshot": reference, "schema_version": live,
+            "fingerprint": fingerprint, "fingerprint_matches": fingerprint == db.schema_fingerprint,
+            "schema_identical": dumps["restored"] == dumps["clean"],
+            "difference": _first_difference(dumps["restored"], dumps["clean"])}
+
+
+def _schema_dump(dsn: str, env: Mapping[str, str]) -> list[str]:
+    """`pg_dump --schema-only` lines without comments and session settings."""
+    import subprocess
+
+    from components import runtime_env
+
+    pg_env = runtime_env.libpq_env(dsn)
+    out = subprocess.run([runtime_env.pg_tool("pg_dump"), "--schema-only", "--no-owner",
+                          "--exclude-schema=rollback_control", "-d", pg_env["PGDATABASE"]],
+                         env={**env, **pg_env}, capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines()
+            if line.strip() and not line.startswith(("--", "\\restrict", "\\unrestrict", "SET ", "SELECT pg_catalog"))]
+
+
+def _first_difference(a: list[str], b: list[str]) -> str | None:
+    """The first differing line pair, for the drill's message."""
+    import difflib
+
+    diff = [d for d in difflib.unified_diff(a, b, "restored", "clean", lineterm="", n=0) if d[:1] in "+-"]
+    return "\n".join(diff[2:8]) if diff else None
+
+
+def capture(stack: str, *, require_healthy: bool, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The deployed state `rollback record --from-stack` records; refuses known-good while the gate fails."""
+    import rollback_stacks
+    from rollback.stacks import open_release_stack
+
+    env = dict(env if env is not None else os.environ)
+    if require_healthy:
+        results, _ = verify(stack, env=env)
+        failing = [f"{r.name} ({r.detail})" for r in results if not r.ok]
+        if failing:
+            raise RollbackError(f"not recording {stack} as known-good: health checks failing: {'; '.join(failing)}")
+    st = open_release_stack(stack, target="last-good", env=env)
+    outputs = {k: v.value for k, v in st.outputs().items()}
+    if outputs.get("version") is None:
+        raise RollbackError(f"stack {stack!r} has nothing deployed: nothing to record.")
+    record = rollback_stacks.load(stack)
+    base = record.find(str(outputs["version"]))
+    return {"version": base.version, "git_sha": base.git_sha, "snapshot_reference": outputs.get("snapshot_reference"),
+            "deployment_id": outputs.get("deployment_id"), "schema_version": outputs.get("schema_version"),
+            "stack_version": len([h for h in st.history() if h.kind == "update"]) or None}

@@ -107,6 +107,27 @@ def register(app: typer.Typer) -> None:
             raise RollbackError(f"{stack}: {len(failing)} health check(s) failing: {'; '.join(failing)}")
         con.print(f"[green]{stack} healthy[/green]: {len(results)} check(s) passed")
 
+    @app.command("rehearse")
+    def rehearse_cmd(stack: str = typer.Argument(..., help="Stack name."),
+                     to: str = typer.Option(..., "--to", help="Target ref (see plan)."),
+                     fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+        """Rollback drill: restore the latest snapshot into a scratch DB, migrate it, compare with the target."""
+        from rollback import command
+        from rollback.errors import RollbackError
+
+        result = command.rehearse(stack, to)
+        if fmt == "json":
+            typer.echo(json.dumps(result, indent=2, default=str))
+        else:
+            con = _console()
+            con.print(f"rehearsal of {result['target']} on {stack} from {result['snapshot']}")
+            con.print(f"  schema version {result['schema_version']}, fingerprint "
+                      f"{'matches' if result['fingerprint_matches'] else '[red]differs[/red]'}, structure "
+                      f"{'identical to a clean build' if result['schema_identical'] else '[red]differs[/red]'}")
+        if not (result["fingerprint_matches"] and result["schema_identical"]):
+            raise RollbackError(f"rehearsal failed: restored schema differs from {result['target']}:\n"
+                                f"{result['difference'] or 'fingerprint mismatch'}")
+
     @app.command("apply")
     def apply_cmd(stack: str = typer.Argument(..., help="Stack name."),
                   to: str = typer.Option(..., "--to", help="Target ref (see plan)."),

@@ -157,9 +157,21 @@ def record(stack: str = Stack,
            flag: list[str] = typer.Option([], "--flag", help="NAME=VALUE job flag (YAML scalar)."),
            status: str = typer.Option("candidate", "--status", help="candidate (default) or known-good."),
            stack_version: int | None = typer.Option(None, "--stack-version", help="Pulumi stack version."),
+           from_stack: bool = typer.Option(False, "--from-stack", help="Capture the deployed state: deployment, "
+                                           "schema and stack version from the stack's outputs and history; with "
+                                           "--status known-good the health gate must pass first."),
            root: Path | None = Root) -> None:
     """Record the running state as a new version (validated before anything is written)."""
     from rollback_stacks import record as recording
+
+    if from_stack:
+        from rollback import command
+
+        captured = command.capture(stack, require_healthy=status == "known-good")
+        deployment_id = deployment_id or captured["deployment_id"]
+        git_sha = git_sha or captured["git_sha"]
+        schema_version = schema_version if schema_version is not None else captured["schema_version"]
+        stack_version = stack_version or captured["stack_version"]
 
     if status not in ("candidate", "known-good"):
         _refuse(f"--status: got {status!r}; expected candidate or known-good; fix: record, then mark it bad")
@@ -167,7 +179,9 @@ def record(stack: str = Stack,
                             schema_version=schema_version, requires_schema=_schema_range(requires_schema),
                             functions=_pairs(function, "--function"),
                             flags={k: _flag_value(v) for k, v in _pairs(flag, "--flag").items()},
-                            status=status, stack_version=stack_version)
+                            status=status, stack_version=stack_version,
+                            base_version=captured["version"] if from_stack else None,
+                            snapshot_reference=captured["snapshot_reference"] if from_stack else None)
     v = recording.record(stack, cap, root=root)
     typer.echo(f"recorded {stack} version {v.version} ({v.label}) as {v.status}")
 

@@ -37,6 +37,8 @@ class Capture:
     flags: dict[str, FlagValue] = field(default_factory=dict)
     status: Status = "candidate"
     stack_version: int | None = None
+    base_version: int | None = None
+    snapshot_reference: str | None = None
 
 
 def _git_head(where: Path) -> str | None:
@@ -66,8 +68,11 @@ def _base(rec: store.StackRecord, cap: Capture) -> dict[str, Any]:
     if not rec.versions:
         raise TargetError(problem(rec.shown("versions"), "", "a version to copy", "pass --from-file with a version "
                                   "document"))
-    data = copy.deepcopy(rec.documents[rec.versions[-1].version].data)
-    for key in ("version", "git_sha", "promoted_from"):
+    base = cap.base_version if cap.base_version is not None else rec.versions[-1].version
+    if base not in rec.documents:
+        raise TargetError(problem(rec.shown("versions"), "", f"version {base} to copy", "pick a recorded version"))
+    data = copy.deepcopy(rec.documents[base].data)
+    for key in ("version", "git_sha", "promoted_from", "status_history"):
         data.pop(key, None)
     if isinstance(data.get("snapshot"), dict):
         data["snapshot"]["reference"] = None
@@ -87,6 +92,8 @@ def _apply(data: dict[str, Any], cap: Capture) -> None:
         fns[name] = {"file": rel, "sha256": _PLACEHOLDER}
     if cap.flags:
         _section(data, "jobs", "--flag").setdefault("flags", {}).update(cap.flags)
+    if cap.snapshot_reference is not None:
+        data["snapshot"] = {**(data.get("snapshot") or {}), "reference": cap.snapshot_reference}
     if cap.stack_version is not None:
         data["pulumi"] = {**(data.get("pulumi") or {}), "stack_version": cap.stack_version}
 

@@ -184,7 +184,61 @@ def test_no_secret_in_any_output_or_report(op):
         assert not any(secret in text for text in op.outputs + written)
 
 
+def _set_meta(op, deployment: str, meta: dict[str, Any]) -> None:
+    env = op.sandbox.env()
+    httpx.patch(f"{env['VERCEL_API_URL']}/_standin/deployments/{deployment}", json={"meta": meta},
+                headers={"Authorization": f"Bearer {env['VERCEL_TOKEN']}"}).raise_for_status()
+
+
+def test_verify_feeds_decide(op, tmp_path):
+    _set_meta(op, "dpl_v142", {"health_fail_first": 0})
+    healthy = op.run("verify", "local", "--budget-seconds", "1")
+    assert healthy.returncode == 0 and "healthy" in healthy.stdout
+    _set_meta(op, "dpl_v142", {"metrics": {"error_rate": 0.12, "latency_p95_ms": 400, "availability": 0.999}})
+    try:
+        out = tmp_path / "validation.json"
+        failing = op.run("verify", "local", "--budget-seconds", "1", "-o", str(out))
+        assert failing.returncode == 1 and "error_rate" in failing.stderr
+        validation = json.loads(out.read_text())
+        assert validation["metrics"]["error_rate"] == 0.12 and validation["failing_checks"][0]["name"] == "error_rate"
+        decided = op.run("decide", "--validation", str(out), "--stack", "local", "--format", "json")
+        assert decided.returncode == 3 and json.loads(decided.stdout)["target"] == "last-good"
+    finally:
+        _set_meta(op, "dpl_v142", {"metrics": {"error_rate": 0.01, "latency_p95_ms": 420, "availability": 0.999}})
+
+
+def test_rehearse_restores_latest_snapshot_and_matches_target(op):
+    proc = op.run("rehearse", "local", "--to", "v1.3.0", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["schema_version"] == 1 and result["fingerprint_matches"] and result["schema_identical"]
+    assert result["snapshot"].startswith("s3://rollback-snapshots/")
+    assert op.deployed()["label"] == "v1.4.2"  # a drill changes nothing deployed
+
+
+def test_record_from_stack_captures_deployed_state(op, tmp_path):
+    import shutil
+
+    from rollback.engine import REPO_ROOT
+
+    root = tmp_path / "stacks"
+    shutil.copytree(REPO_ROOT / "rollback_stacks" / "local", root / "local")
+    shutil.copy(REPO_ROOT / "Pulumi.local.yaml", tmp_path / "Pulumi.local.yaml")
+    op.env["ROLLBACK_STACKS_ROOT"] = str(root)
+    try:
+        proc = op.run("record", "local", "--label", "v1.4.3", "--from-stack", "--status", "known-good",
+                      "--root", str(root))
+        assert proc.returncode == 0, proc.stderr
+        listed = json.loads(op.run("targets", "list", "local", "--format", "json", "--root", str(root)).stdout)
+        new = listed["versions"][-1]
+        assert (new["label"], new["status"], new["deployment_id"], new["schema_version"]) == \
+            ("v1.4.3", "known-good", "dpl_v142", 3)
+    finally:
+        del op.env["ROLLBACK_STACKS_ROOT"]
+
+
 def test_partial_rollback_of_jobs_changes_only_the_flags(sandbox, tmp_path):
+    """Runs last: it moves the shared stand-in alias of app.example.test."""
     from rollback.sandbox import seed_deployments
 
     seed_deployments(sandbox)
@@ -195,7 +249,8 @@ def test_partial_rollback_of_jobs_changes_only_the_flags(sandbox, tmp_path):
         for label in ("v1.4.2", "v1.5.0"):
             assert o.run("apply", "local", "--to", label, "--yes").returncode == 0
         before = (o.schema_version(), o.alias_target(), o.deployed())
-        plan = json.loads(o.run("plan", "local", "--to", "last-good", "--components", "jobs", "--format", "json").stdout)
+        proc = o.run("plan", "local", "--to", "last-good", "--components", "jobs", "--format", "json")
+        plan = json.loads(proc.stdout)
         assert plan["desired"]["partial"] == ["jobs"]
         changed = {s["component"] for s in plan["steps"]}
         assert changed <= {"JobControl", "HealthGate"}, changed
@@ -210,3 +265,4 @@ def test_partial_rollback_of_jobs_changes_only_the_flags(sandbox, tmp_path):
         assert refused.returncode == 1 and "requires schema" in refused.stderr
     finally:
         drop_database(sandbox, dsn)
+
