@@ -352,9 +352,10 @@ def phase_rollback(demo: Demo, decision: Path, reason: str) -> Path:
     cli(demo, "verify", STACK, "--budget-seconds", VERIFY_BUDGET)
     state = final_state(demo)
     jobs = ", ".join(f"{n} {s}" for s, n in state["jobs"].items())
-    demo.say(f"jobs resumed: frozen={state['jobs_frozen']}; worker_jobs {jobs}; dead_letter_queue "
-             f"{state['dead_letter_queue']}; worker_fail_job is {GOOD}'s (no retry loop): "
-             f"{not state['worker_fail_job_retries']}")
+    code = f"{CANDIDATE}'s retry loop still there" if state["worker_fail_job_retries"] else f"{GOOD}'s again"
+    demo.say(f"jobs resumed ({'still frozen!' if state['jobs_frozen'] else 'not frozen'}): worker_jobs {jobs} "
+             f"(the {done[0]} requeued are due now); dead_letter_queue {state['dead_letter_queue']}; "
+             f"worker_fail_job: {code}")
     return new_report(demo.report_dir, before)
 
 
@@ -394,6 +395,8 @@ def phase_settled(demo: Demo) -> dict[str, Any]:
         problems.append("jobs still frozen")
     if state["dead_letter_queue"]:
         problems.append(f"{state['dead_letter_queue']} dead letters left")
+    if state["worker_fail_job_retries"]:
+        problems.append(f"worker_fail_job is still {CANDIDATE}'s")
     if problems:
         raise DemoError(f"final state is not {GOOD}: {'; '.join(problems)}")
     demo.say(f"[green]final state:[/green] schema {state['schema_version']}, {ALIAS} → {state['alias']}, "
