@@ -104,19 +104,33 @@ def status(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     deployed = {k: v.value for k, v in st.outputs().items()}
     drift: list[str] = []
     pending: list[str] = []
+    frozen: bool | None = None
+    last: dict[str, Any] | None = None
     if deployed:
         events: list[Any] = []
         st.preview_refresh(on_event=events.append)
         drift = drift_from_events(events)
-        pending = [str(op.get("resource", {}).get("urn", "?")) for op in
-                   st.export_stack().deployment.get("pending_operations", []) or []]
+        checkpoint = st.export_stack().deployment
+        pending = [str(op.get("resource", {}).get("urn", "?")) for op in checkpoint.get("pending_operations") or []]
+        frozen = jobs_frozen(checkpoint.get("resources") or [])
+        updates = [h for h in st.history(page_size=5) if h.kind == "update"]
+        last = {"result": updates[0].result, "started": str(updates[0].start_time)} if updates else None
     lock = lock_path(backend_url(env), stack)
     held = _read_json(lock)
     return {"stack": stack, "deployed": deployed or None,
             "last_good": {"version": last_good.version, "label": last_good.label},
             "drift": drift, "pending_operations": pending,
-            "rollout_in_progress": holder_text(held) if held else None,
-            "jobs_frozen": bool(deployed.get("jobs_frozen")) if deployed else None}
+            "rollout_in_progress": holder_text(held) if held else None, "last_update": last,
+            "jobs_frozen": frozen}
+
+
+def jobs_frozen(resources: list[dict[str, Any]]) -> bool | None:
+    """Whether the checkpoint's last freeze is still in effect (its token not yet released); None without jobs."""
+    by_type = {r.get("type", "").rsplit(":", 1)[-1]: r.get("outputs") or {} for r in resources}
+    freeze, release = by_type.get("JobFreeze"), by_type.get("JobRelease")
+    if freeze is None:
+        return None
+    return release is None or release.get("jobs_frozen_by") != freeze.get("freeze_token")
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

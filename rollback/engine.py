@@ -78,7 +78,8 @@ def pulumi_command() -> PulumiCommand:
 
 
 _GENERIC = ("update failed", "preview failed", "program failed with an unhandled exception",
-            "an unhandled error occurred", "exception calling application")
+            "an unhandled error occurred")
+_PREFIXES = ("Exception calling application: ",)
 _MESSAGE = re.compile(r"^\s*(?:error:\s*)?(?:[A-Za-z_][\w.]*(?:Error|Exception|Refused|Failure|Setting)):\s*(.+)$"
                       r"|^\s*error:\s*(.+)$")
 
@@ -90,6 +91,8 @@ def summarize_engine_error(text: str) -> str:
     for line in body.splitlines():
         m = _MESSAGE.match(line)
         msg = (m.group(1) or m.group(2)).strip() if m else ""
+        for prefix in _PREFIXES:
+            msg = msg.removeprefix(prefix)
         if msg and not msg.lower().startswith(_GENERIC) and msg not in found:
             found.append(msg)
     return "\n".join(found) if found else (text.strip().splitlines() or ["the engine failed"])[-1]

@@ -59,6 +59,10 @@ def register(app: typer.Typer) -> None:
         con.print(f"  last-good     {info['last_good']['label']} (version {info['last_good']['version']})")
         con.print(f"  drift         {', '.join(info['drift']) or 'none'}")
         con.print(f"  rollout       {info['rollout_in_progress'] or 'none in progress'}")
+        last = info["last_update"]
+        if last and last["result"] != "succeeded":
+            con.print(f"  [red]last update {last['result']}[/red] ({last['started']}): the stack may be between "
+                      "versions; `rollback plan` shows what re-applying a target does")
         if info["pending_operations"]:
             con.print(f"  [red]pending operations[/red] {', '.join(info['pending_operations'])}")
         con.print(f"  jobs frozen   {info['jobs_frozen']}")
