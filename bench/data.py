@@ -20,7 +20,7 @@ def fill(dsn: str, megabytes: int, *, tables: int = TABLES) -> dict[str, int]:
                 amount_cents bigint NOT NULL, payload text NOT NULL)""")
             conn.execute(f"""INSERT INTO public.bench_events_{t}
                 SELECT g, md5((g % 50000)::text)::uuid, timestamptz '2026-01-01' + g * interval '1 second',
-                       (ARRAY['signup','order','refund','login','notify'])[1 + g % 5], (g * 7919) % 100000,
+                       (ARRAY['signup','order','refund','login','notify'])[1 + g % 5], (g::bigint * 7919) % 100000,
                        md5(g::text) || ' ' || md5((g + {t})::text) || ' ' || repeat(chr(97 + g % 26), g % 40)
                 FROM generate_series(1, {rows}) g""")
             conn.execute(f"CREATE INDEX bench_events_{t}_user_at ON public.bench_events_{t} (user_id, at)")
