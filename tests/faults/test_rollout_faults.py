@@ -118,24 +118,24 @@ def test_pending_operations_are_reported_then_cleared_by_apply(w):
 
 def test_foreign_pending_operation_is_refused_with_the_commands_to_run(w):
     """A pending operation on a resource that is not one of our idempotent steps: refused, nothing changed."""
-    from rollback.stacks import open_release_stack
-
     source = _deployed_label(w)
     target = "v1.4.2" if source == "v1.5.0" else "v1.5.0"
-    st = open_release_stack("local", target=target, env=w.env)
-    state = st.export_stack()
-    res = next(r for r in state.deployment["resources"] if r["type"].endswith("AliasAssignment"))
+    # `stack import` drops pending operations, so write one into the file:// checkpoint as a killed up leaves it
+    path = next(w.state.glob(".pulumi/stacks/*/local.json"))
+    original = path.read_text()
+    doc = json.loads(original)
+    latest = doc["checkpoint"]["latest"]
+    res = next(r for r in latest["resources"] if r["type"].endswith("AliasAssignment"))
     foreign = {**res, "type": "aws:ssm/parameter:Parameter", "urn": res["urn"].replace("AliasAssignment", "Param")}
-    state.deployment = {**state.deployment, "pending_operations": [{"resource": foreign, "type": "creating"}]}
-    st.import_stack(state)
+    latest["pending_operations"] = [{"resource": foreign, "type": "creating"}]
+    path.write_text(json.dumps(doc))
     before = (_consistent(w), w.db(), w.checkpoint()["resources"])
     refused = w.run("apply", "local", "--to", target, "--yes", "--allow-data-loss")
     msg = " ".join(refused.err.split())
     assert refused.code == 1 and "pending operation(s)" in msg and "creating" in msg
     assert "pulumi stack export --stack local --file state.json" in msg and "pulumi stack import" in msg
     assert (_consistent(w), w.db(), w.checkpoint()["resources"]) == before
-    state.deployment = {k: v for k, v in state.deployment.items() if k != "pending_operations"}
-    st.import_stack(state)
+    path.write_text(original)
 
 
 def test_concurrent_applies_exactly_one_proceeds(w):
@@ -168,11 +168,11 @@ def test_no_secret_anywhere(w, sandbox):
     secrets = {"pg_password": sandbox.secrets["pg_password"], "vercel_token": sandbox.secrets["vercel_token"],
                "aws_secret_access_key": sandbox.secrets["aws_secret_access_key"],
                "aws_access_key_id": sandbox.secrets["aws_access_key_id"]}
-    assert len(w.outputs) > 20
+    assert len(w.outputs) > 4
     texts: dict[str, str] = {f"output {i}": t for i, t in enumerate(w.outputs)}
     for root in (w.base, Path.home() / ".pulumi" / "logs", Path(sandbox.root)):
         for p in root.rglob("*") if root.exists() else []:
-            if p.is_file() and p.stat().st_size < 20_000_000:
+            if p.is_file() and p.name != "sandbox.json" and p.stat().st_size < 20_000_000:  # (its credential store)
                 texts[str(p)] = p.read_text(errors="replace")
     for p in Path("/tmp").glob("pulumi*.log*"):  # glog files of the engine and plugins, when any are written
         texts[str(p)] = p.read_text(errors="replace")
