@@ -168,7 +168,7 @@ def test_no_secret_anywhere(w, sandbox):
     secrets = {"pg_password": sandbox.secrets["pg_password"], "vercel_token": sandbox.secrets["vercel_token"],
                "aws_secret_access_key": sandbox.secrets["aws_secret_access_key"],
                "aws_access_key_id": sandbox.secrets["aws_access_key_id"]}
-    assert len(w.outputs) > 4
+    assert len(w.outputs) >= 4  # the baseline applies at least; the whole module gives ~35 runs
     texts: dict[str, str] = {f"output {i}": t for i, t in enumerate(w.outputs)}
     for root in (w.base, Path.home() / ".pulumi" / "logs", Path(sandbox.root)):
         for p in root.rglob("*") if root.exists() else []:
