@@ -216,8 +216,12 @@ def render(deployment: dict[str, Any]) -> str:
 def run(stack: str, version: int, *, backend_url: str | None, project: str | None = None,
         out: Path | None = None) -> None:
     """The `rollback export` command."""
+    import re
+
     import typer
 
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", stack):
+        raise RollbackError(f"stack name {stack[:40]!r}: expected 1-100 letters, digits, '-', '_' or '.'.")
     text = render(export_version(open_store(backend_url), stack, version, project))
     if out:
         out.write_text(text)

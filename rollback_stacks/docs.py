@@ -84,7 +84,11 @@ def read(path: Path, shown: str | None = None) -> Document:
 
 def parse(text: str, name: str, path: Path | None = None) -> Document:
     """Parse YAML text (see read)."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as err:  # the reader refuses control characters before any parsing
+        raise TargetError(problem(name, "", "printable YAML text", "remove control characters (NUL, ESC, ...)",
+                                  got=str(err).splitlines()[0])) from None
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
@@ -96,6 +100,9 @@ def parse(text: str, name: str, path: Path | None = None) -> Document:
                                   got=reason)) from None
     except yaml.YAMLError as err:
         raise TargetError(problem(name, "", "valid YAML", "correct the YAML syntax", got=str(err))) from None
+    except (ValueError, OverflowError) as err:  # e.g. a timestamp like 2026-13-45T99:00:00Z
+        raise TargetError(problem(name, "", "valid values (dates must exist)", "correct the value",
+                                  got=str(err))) from None
     except RecursionError:
         raise TargetError(problem(name, "", "a shallow YAML document", "flatten the nesting",
                                   got="nesting too deep")) from None
