@@ -207,10 +207,13 @@ class _StepTracker:
                             detail="; ".join(f"{k}: {a!r} → {b!r}" for k, (a, b) in step.changes.items())[:500])
             self._emit("start", step)
         elif event.res_outputs_event is not None:
-            urn = event.res_outputs_event.metadata.urn
-            if urn in self.open:
-                self.rec.end_step(self.open[urn])
-                self._emit("done", self.open[urn])
+            meta = event.res_outputs_event.metadata
+            if meta.type.endswith("rollback:HealthGate") and meta.new is not None:
+                for result in (meta.new.outputs or {}).get("results") or []:
+                    self.rec.health(str(result.get("name")), True, f"{result.get('kind')}: {result.get('value')}")
+            if meta.urn in self.open:
+                self.rec.end_step(self.open[meta.urn])
+                self._emit("done", self.open[meta.urn])
         elif event.res_op_failed_event is not None:
             urn = event.res_op_failed_event.metadata.urn
             if urn in self.open:

@@ -100,7 +100,7 @@ def run_checks(props: dict[str, Any]) -> list[CheckResult]:
 
 def gate(props: dict[str, Any], sleep: Any = time.sleep) -> tuple[list[CheckResult], int]:
     """Retry all checks with exponential backoff until they pass or budget_seconds is spent."""
-    budget = float(props.get("budget_seconds") or 30)
+    budget = float(30 if props.get("budget_seconds") is None else props["budget_seconds"])
     start, delay, attempts = time.monotonic(), 0.5, 0
     while True:
         attempts += 1
