@@ -37,7 +37,7 @@ def test_program_declares_one_release_of_the_resolved_target():
     assert len(releases) == 1
     assert monitor.by_name("release-alias-app.example.test").inputs["deployment_id"] == "dpl_v142"
     assert set(outputs) == {"version", "label", "deployment_id", "schema_version", "snapshot_reference",
-                            "rollout_id", "jobs_frozen", "components"}
+                            "rollout_id", "jobs_frozen", "components", "partial"}
 
 
 def test_program_refuses_domains_outside_allowed_and_unknown_refs():
@@ -56,3 +56,18 @@ def test_parse_function_files_of_the_local_stack():
     assert "UPDATE public.worker_jobs" in spec.body
     with pytest.raises(ValueError, match="not a CREATE FUNCTION"):
         parse_function("SELECT 1;")
+
+
+def test_partial_takes_only_the_selected_components_from_the_target():
+    monitor, outputs = run_program({"target": "v1.4.2", "deployed": "3", "partial": json.dumps(["jobs"]),
+                                    "allowCandidate": "true"})
+    assert monitor.by_name("release-alias-app.example.test").inputs["deployment_id"] == "dpl_v150"
+    assert monitor.by_name("release-schema-migrate").inputs["target_version"] == 5
+    assert monitor.by_name("release-jobs-release").inputs["flags"]["notif_frequency_cap"] == 5
+    assert outputs["label"] == "v1.5.0"
+
+
+def test_partial_refuses_a_schema_outside_the_apps_range():
+    with pytest.raises(Exception, match="requires schema 5..5"):
+        run_program({"target": "v1.3.0", "deployed": "3", "partial": json.dumps(["schema"]),
+                     "allowCandidate": "true"})
