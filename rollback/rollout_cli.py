@@ -36,7 +36,7 @@ def parse_components(text: str | None) -> list[str] | None:
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True)  # long lines stay whole when piped (and render faster)
 
 
 def register(app: typer.Typer) -> None:
