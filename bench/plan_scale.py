@@ -74,7 +74,8 @@ def offline_diff(events: list[Any], fmt: str) -> int:
                 desired={"version": 2, "label": "v1.4.2"}, steps=steps_from_events(events))
     if fmt == "text":
         buf = io.StringIO()
-        Console(file=buf, width=200, highlight=False, soft_wrap=True, force_terminal=True).print(plan_format.to_text(plan))
+        console = Console(file=buf, width=200, highlight=False, soft_wrap=True, force_terminal=True)
+        console.print(plan_format.to_text(plan))
         return len(buf.getvalue())
     return len(plan_format.to_markdown(plan) if fmt == "markdown" else plan_format.to_json(plan))
 
