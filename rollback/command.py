@@ -83,10 +83,10 @@ def resolve(stack: str, ref: str, *, components: Sequence[str] | None = None, al
     return Rollout(stack, ref, version, deployed, list(components) if components else None, allow_data_loss, env)
 
 
-def plan(rollout: Rollout) -> Plan:
-    """Preview the rollout with the engine: changing steps in dependency order."""
+def plan(rollout: Rollout, stack: auto.Stack | None = None) -> Plan:
+    """Preview the rollout with the engine (on `stack` when already opened): changing steps in dependency order."""
     events: list[Any] = []
-    rollout.open().preview(on_event=events.append)
+    (stack or rollout.open()).preview(on_event=events.append)
     return Plan(stack=rollout.stack, target=rollout.ref, current=rollout.deployed, desired=rollout.desired(),
                 steps=steps_from_events(events))
 
@@ -164,7 +164,8 @@ def apply(rollout: Rollout, *, confirm: Callable[[Plan], bool], reason: str | No
     report_dir = report_dir or Path(rollout.env.get("ROLLBACK_REPORT_DIR", "reports"))
     with rollout_lock(backend_url(rollout.env), rollout.stack, target=rollout.ref, reason=reason):
         recover_interrupted(rollout.open, rollout.stack, backend_url(rollout.env))  # a killed update's leftovers
-        the_plan = plan(rollout)
+        stack = rollout.open()
+        the_plan = plan(rollout, stack)
         if not the_plan.has_changes:
             return ApplyResult(the_plan, None, None, True)
         if not confirm(the_plan):
@@ -177,7 +178,7 @@ def apply(rollout: Rollout, *, confirm: Callable[[Plan], bool], reason: str | No
         tracker = _StepTracker(rec, on_step)
         error: str | None = None
         try:
-            result = rollout.open().up(on_event=tracker.on_event)
+            result = stack.up(on_event=tracker.on_event)
             outputs = {k: v.value for k, v in result.outputs.items()}
             if outputs.get("snapshot_reference"):
                 rec.snapshot("snapshot", str(outputs["snapshot_reference"]))
