@@ -51,7 +51,7 @@ def rollout_lock(backend_url: str, stack: str, *, target: str, reason: str | Non
                                   "reason": reason or ""}
     guard = _acquire(path, info, stack)
     try:
-        for note in clear_stale_engine_locks(backend_url, stack):
+        for note in [*repair_torn_sidecars(backend_url, stack), *clear_stale_engine_locks(backend_url, stack)]:
             _warn(note)
         yield info
     finally:
@@ -103,6 +103,27 @@ def engine_lock_files(backend_url: str, stack: str) -> list[Path]:
     if parsed.scheme != "file":
         return []
     return sorted(Path(parsed.path).glob(f".pulumi/locks/*/*/{stack}/*.json"))
+
+
+def repair_torn_sidecars(backend_url: str, stack: str) -> list[str]:
+    """Remove `.attrs` sidecars a killed engine left empty or torn (call only while holding the rollout lock).
+
+    The file:// backend writes each blob atomically but its metadata sidecar in place; a kill at that moment leaves
+    it empty and the engine then cannot read the stack ("failed to load checkpoint: EOF"). The sidecar only holds
+    optional metadata (a missing one reads as none), so a torn one is removed.
+    """
+    parsed = urlparse(backend_url)
+    if parsed.scheme != "file":
+        return []
+    notes: list[str] = []
+    for sidecar in Path(parsed.path).glob(f".pulumi/stacks/*/{stack}.json*.attrs"):
+        try:
+            json.loads(sidecar.read_text())
+            continue
+        except (OSError, ValueError):
+            sidecar.unlink(missing_ok=True)
+        notes.append(f"removed a torn metadata file left by an interrupted update: {sidecar.name}")
+    return notes
 
 
 def clear_stale_engine_locks(backend_url: str, stack: str) -> list[str]:
