@@ -15,7 +15,7 @@ from pulumi import automation as auto
 
 from components.program import pulumi_program
 from rollback.workspace import open_stack
-from tests.components.conftest import create_database, drop_database
+from tests.databases import create_database, drop_database
 
 ALL = ["jobs", "snapshot", "schema", "dbobjects", "alias", "health"]
 ALIAS = "app.example.test"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 
 from components.providers.snapshot import PgDumpSnapshotProvider, restore_snapshot, snapshot_exists
-from tests.components.conftest import create_database, drop_database
+from tests.databases import create_database, drop_database
 
 
 def test_snapshot_to_s3_then_restore_into_new_database(db, sandbox):

@@ -17,7 +17,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.components.conftest import create_database, drop_database
+from tests.databases import create_database, drop_database
 
 ALIAS = "app.example.test"
 CLI = [sys.executable, "-c", "from rollback.cli import main; main()"]
@@ -163,4 +163,4 @@ def fresh(sandbox, engine_dir, tmp_path) -> Iterator[World]:
     yield from world(sandbox, tmp_path, "fault")
 
 
-from tests.components.conftest import db, migrations  # noqa: E402,F401  (fixtures for provider-level checks)
+from tests.databases import db, migrations  # noqa: E402,F401  (fixtures for provider-level checks)

@@ -16,7 +16,7 @@ from components.providers.base import StepFailed
 from components.providers.schema import TABLE_DDL, SchemaVersionProvider
 from components.rollout import sha256_text
 from rollback.sandbox import postgres
-from tests.components.conftest import admin_dsn, create_database, drop_database
+from tests.databases import admin_dsn, create_database, drop_database
 
 pytestmark = pytest.mark.faults
 MIGRATIONS = Path(__file__).resolve().parents[2] / "rollback_stacks" / "local" / "migrations"

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from rollback.lock import lock_path
-from tests.components.conftest import create_database, drop_database
+from tests.databases import create_database, drop_database
 
 pytestmark = pytest.mark.e2e
 GOLDEN = Path(__file__).parent / "golden"
