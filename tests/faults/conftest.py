@@ -163,4 +163,4 @@ def fresh(sandbox, engine_dir, tmp_path) -> Iterator[World]:
     yield from world(sandbox, tmp_path, "fault")
 
 
-from tests.databases import db, migrations  # noqa: E402,F401  (fixtures for provider-level checks)
+from tests.components.conftest import db, migrations  # noqa: E402,F401  (fixtures for provider-level checks)
