@@ -6,11 +6,9 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -157,14 +155,8 @@ def private_sandbox(prefix: str) -> Iterator[Any]:
     """A sandbox of our own in a fresh temp dir (never the user's), stopped and removed afterwards."""
     from rollback import sandbox
 
-    root = Path(tempfile.mkdtemp(prefix=f"rollback-bench-{prefix}-"))
-    shutil.rmtree(root)
-    sb = sandbox.up(root)
-    try:
+    with sandbox.private(f"rollback-bench-{prefix}-") as sb:
         yield sb
-    finally:
-        sandbox.down(root)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def pg_env(dsn: str) -> dict[str, str]:

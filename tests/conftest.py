@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,13 +14,8 @@ from rollback.engine import find_engine_dir
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[sandbox_mod.Sandbox]:
     """A running sandbox in its own temp dir, stopped and removed after the session."""
-    root = Path(tempfile.mkdtemp(prefix="rollback-test-sandbox-"))
-    shutil.rmtree(root)
-    sb = sandbox_mod.up(root)
-    try:
+    with sandbox_mod.private("rollback-test-sandbox-") as sb:
         yield sb
-    finally:
-        sandbox_mod.down(root)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,8 @@ import secrets
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -161,6 +163,18 @@ def _save(sandbox: Sandbox) -> None:
     fd = os.open(rec, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(asdict(sandbox), f)
+
+
+@contextmanager
+def private(prefix: str) -> Iterator[Sandbox]:
+    """A sandbox of its own in a fresh temp dir (never the user's), stopped and removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    root.rmdir()  # up() creates it with the permissions the postgres user needs
+    sb = up(root)
+    try:
+        yield sb
+    finally:
+        down(root)
 
 
 def down(root: Path = DEFAULT_DIR) -> bool:
