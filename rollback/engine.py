@@ -95,4 +95,7 @@ def summarize_engine_error(text: str) -> str:
             msg = msg.removeprefix(prefix)
         if msg and not msg.lower().startswith(_GENERIC) and msg not in found:
             found.append(msg)
-    return "\n".join(found) if found else (text.strip().splitlines() or ["the engine failed"])[-1]
+    if found:
+        return "\n".join(found)
+    last = (text.strip().splitlines() or ["the engine failed"])[-1].strip()
+    return re.sub(r"^(?:(?:stderr|error):\s*)+", "", last) or "the engine failed"

@@ -36,3 +36,8 @@ def test_engine_error_summary_of_a_program_exception():
             "    Traceback (most recent call last):\n      File \"p.py\", line 1\n"
             "    ValueError: partial rollout refused: schema 1\n")
     assert summarize_engine_error(text) == "partial rollout refused: schema 1"
+
+
+def test_engine_error_summary_of_a_cli_failure_drops_the_stream_labels():
+    text = "\n code: 255\n stdout: \n stderr: error: could not validate 'Pulumi.yaml': expected project\n"
+    assert summarize_engine_error(text) == "could not validate 'Pulumi.yaml': expected project"
