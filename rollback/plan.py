@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from pulumi.automation import EngineEvent
 
 COMPONENT_PREFIX = "rollback:components:"
-HIDDEN_INPUTS = {"__provider", "__pulumi_dynamic_provider", "sql", "checksums", "jobs_frozen_by"}
+HIDDEN_INPUTS = {"__provider", "__pulumi_dynamic_provider", "sql", "checksums", "jobs_frozen_by", "check_id"}
 DESTRUCTIVE_OPS = {"delete", "replace", "create-replacement", "delete-replaced"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 import zlib
 from typing import Any
 
@@ -18,6 +19,7 @@ from components.rollout import sha256_text
 TABLE_DDL = "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)"
 LOCK_SALT = 1486364155  # golang-migrate's advisory-lock salt: our lock excludes a concurrent `migrate` run too
 LOCK_WAIT_SECONDS = 60.0
+CHECK_ID = "check_id"  # which check computed a plan; the update that ran it keeps it in its outputs
 
 
 class DirtyDatabase(Exception):
@@ -128,14 +130,19 @@ class SchemaVersionProvider(StepProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Adds `plan` (from -> to, files, data at risk) so preview shows it in the resource's diff."""
-        return CheckResult({**news, "plan": describe(public(news))}, [])
+        return CheckResult({**news, "plan": describe(public(news)), CHECK_ID: uuid.uuid4().hex}, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Changes when the target or checksums changed, or the live database is not at the target."""
+        """Changes when the target or checksums changed, or the database is not at the target."""
         changed = self.changed(olds, news)
         plan = normalize(news.get("plan")) or {}
-        if plan.get("files") or plan.get("refused"):
+        # A refresh diffs the read outputs against the inputs of the last update, whose plan that update already
+        # ran: only a plan from a new check counts, and the (live, after a read) version covers the rest.
+        executed = bool(news.get(CHECK_ID)) and news.get(CHECK_ID) == olds.get(CHECK_ID)
+        if not executed and (plan.get("files") or plan.get("refused")):
             changed.append("plan")
+        if (normalize(olds.get("version")) or 0) != int(news["target_version"]) or olds.get("dirty"):
+            changed.append("version")
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:

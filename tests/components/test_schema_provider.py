@@ -130,3 +130,20 @@ def test_advisory_lock_excludes_a_concurrent_runner(db, migrations, monkeypatch)
         with pytest.raises(StepFailed, match="another migration holds the schema advisory lock"):
             SchemaVersionProvider().create(props(migrations, 1))
     assert SchemaVersionProvider().create(props(migrations, 1)).outs["version"] == 1
+
+
+def test_refresh_after_an_update_finds_no_drift_until_the_database_moves(db, migrations):
+    p = SchemaVersionProvider()
+    first = p.check({}, props(migrations, 1)).inputs
+    outs = p.create(first).outs
+    checked = p.check(outs, props(migrations, 2)).inputs
+    assert checked["plan"]["files"] == ["0002_tags.up.sql"]
+    outs = p.update("schema", outs, checked).outs
+    # the engine's refresh diff: the read outputs against the inputs of the update that already ran the plan
+    assert p.diff("schema", p.read("schema", outs).outs, checked).changes is False
+    with psycopg.connect(db) as conn:
+        conn.execute("UPDATE schema_migrations SET version = 1")
+    assert p.diff("schema", p.read("schema", outs).outs, checked).changes is True
+    with psycopg.connect(db) as conn:
+        conn.execute("UPDATE schema_migrations SET version = 2, dirty = true")
+    assert p.diff("schema", p.read("schema", outs).outs, checked).changes is True

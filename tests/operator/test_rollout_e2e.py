@@ -175,6 +175,25 @@ def test_rolled_back_state_and_report(op):
     assert op.run("plan", "local", "--to", "last-good").returncode == 0
 
 
+def test_status_after_a_clean_apply_shows_no_drift_until_the_schema_moves(op):
+    def status() -> dict[str, Any]:
+        proc = op.run("status", "local", "--format", "json")
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    assert status()["drift"] == []
+    import psycopg
+
+    with psycopg.connect(op.dsn) as conn:
+        conn.execute("UPDATE schema_migrations SET version = 2")
+    try:
+        assert status()["drift"] == ["update release-schema-migrate"]
+    finally:
+        with psycopg.connect(op.dsn) as conn:
+            conn.execute("UPDATE schema_migrations SET version = 3")
+    assert status()["drift"] == []
+
+
 def test_no_secret_in_any_output_or_report(op):
     secrets = [op.sandbox.secrets["pg_password"], op.sandbox.secrets["vercel_token"],
                op.sandbox.secrets["aws_secret_access_key"], op.sandbox.secrets["pulumi_passphrase"]]
