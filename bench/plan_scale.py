@@ -64,18 +64,19 @@ FORMATS = ("text", "markdown", "json")
 
 
 def offline_diff(events: list[Any], fmt: str) -> int:
-    """Ours, as `rollback plan --format fmt` runs it: steps_from_events → Plan → the format (text printed by rich)."""
+    """Ours, as `rollback plan --format fmt` runs it: steps_from_events → Plan → the format, text printed by `show`."""
     from rich.console import Console
 
     from rollback import plan_format
     from rollback.plan import Plan, steps_from_events
+    from rollback.rollout_cli import show
 
     plan = Plan(stack="local", target="last-good", current={"version": 3, "label": "v1.5.0"},
                 desired={"version": 2, "label": "v1.4.2"}, steps=steps_from_events(events))
     if fmt == "text":
         buf = io.StringIO()
         console = Console(file=buf, width=200, highlight=False, soft_wrap=True, force_terminal=True)
-        console.print(plan_format.to_text(plan))
+        show(console, plan_format.to_text(plan))
         return len(buf.getvalue())
     return len(plan_format.to_markdown(plan) if fmt == "markdown" else plan_format.to_json(plan))
 

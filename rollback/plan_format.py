@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich.text import Text
+
 from rollback.plan import Plan, Step
 
 OP_MARK = {"create": "+", "update": "~", "delete": "-", "replace": "±", "create-replacement": "±",
            "delete-replaced": "-"}
+OP_STYLE = {"create": "green", "update": "yellow", "delete": "red"}
 ROWS = (("version", "version"), ("label", "label"), ("deployment", "deployment_id"), ("schema", "schema_version"))
 
 
@@ -26,23 +29,35 @@ def _summary_rows(plan: Plan) -> list[tuple[str, str, str]]:
             for title, key in ROWS]
 
 
-def to_text(plan: Plan) -> str:
-    """Ordered steps with from → to, for a terminal (rich markup)."""
+def to_text(plan: Plan) -> Text:
+    """Ordered steps with from → to, styled for a terminal (plain when piped); values are never read as markup."""
     only = plan.desired.get("partial")
-    lines = [f"[bold]Plan for stack {plan.stack}[/bold] → {plan.desired.get('label')} "
-             f"(version {plan.desired.get('version')}, ref {plan.target})"
-             + (f", only {', '.join(only)}" if only else "")]
-    lines += [f"  {title:<11} {cur} → {new}" for title, cur, new in _summary_rows(plan)]
+    out = Text()
+    out.append(f"Plan for stack {plan.stack}", "bold")
+    out.append(f" → {plan.desired.get('label')} (version {plan.desired.get('version')}, ref {plan.target})"
+               + (f", only {', '.join(only)}" if only else ""))
+    for title, cur, new in _summary_rows(plan):
+        out.append(f"\n  {title:<11} {cur} → {new}")
     if not plan.has_changes:
-        return "\n".join([*lines, "[green]No changes.[/green] The stack already matches the target."])
-    lines.append(f"\n[bold]{len(plan.steps)} step(s) in dependency order:[/bold]")
+        out.append("\n")
+        out.append("No changes.", "green")
+        out.append(" The stack already matches the target.")
+        return out
+    out.append("\n\n")
+    out.append(f"{len(plan.steps)} step(s) in dependency order:", "bold")
     for s in plan.steps:
-        colour = {"create": "green", "update": "yellow", "delete": "red"}.get(s.op, "magenta")
-        lines.append(f"  {s.index}. [{colour}]{OP_MARK.get(s.op, '?')} {s.op}[/{colour}] [bold]{s.component}[/bold]"
-                     f" {s.name}")
-        lines += [f"       {c}" for c in _change_lines(s)]
-    lines += [f"[red]warning:[/red] {w}" for w in plan.warnings]
-    return "\n".join(lines)
+        out.append(f"\n  {s.index}. ")
+        out.append(f"{OP_MARK.get(s.op, '?')} {s.op}", OP_STYLE.get(s.op, "magenta"))
+        out.append(" ")
+        out.append(s.component, "bold")
+        out.append(f" {s.name}")
+        for change in _change_lines(s):
+            out.append(f"\n       {change}")
+    for w in plan.warnings:
+        out.append("\n")
+        out.append("warning:", "red")
+        out.append(f" {w}")
+    return out
 
 
 def to_markdown(plan: Plan) -> str:

@@ -39,6 +39,13 @@ def _console() -> Any:
     return Console(highlight=False, soft_wrap=True)  # long lines stay whole when piped (and render faster)
 
 
+def show(con: Any, text: Any) -> None:
+    """Print a styled Text as segments: the terminal soft-wraps, rich skips its per-line layout (10x on big plans)."""
+    from rich.segment import Segments
+
+    con.print(Segments(text.render(con, end="\n")), end="")
+
+
 def register(app: typer.Typer) -> None:
     """Add status, plan and apply to the root app."""
 
@@ -52,19 +59,21 @@ def register(app: typer.Typer) -> None:
         if fmt == "json":
             typer.echo(json.dumps(info, indent=2, default=str))
             return
+        from rich.markup import escape
+
         con, dep = _console(), info["deployed"] or {}
         con.print(f"[bold]stack {stack}[/bold]")
         con.print(f"  deployed      {dep.get('label', 'nothing')} (version {dep.get('version', '—')}), "
                   f"deployment {dep.get('deployment_id', '—')}, schema {dep.get('schema_version', '—')}")
         con.print(f"  last-good     {info['last_good']['label']} (version {info['last_good']['version']})")
-        con.print(f"  drift         {', '.join(info['drift']) or 'none'}")
+        con.print(f"  drift         {escape(', '.join(info['drift'])) or 'none'}")
         con.print(f"  rollout       {info['rollout_in_progress'] or 'none in progress'}")
         last = info["last_update"]
         if last and last["result"] != "succeeded":
             con.print(f"  [red]last update {last['result']}[/red] ({last['started']}): the stack may be between "
                       "versions; `rollback plan` shows what re-applying a target does")
         if info["pending_operations"]:
-            con.print(f"  [red]pending operations[/red] {', '.join(info['pending_operations'])}")
+            con.print(f"  [red]pending operations[/red] {escape(', '.join(info['pending_operations']))}")
         con.print(f"  jobs frozen   {info['jobs_frozen']}")
 
     @app.command("plan")
@@ -80,7 +89,7 @@ def register(app: typer.Typer) -> None:
             raise RollbackError(f"--format: expected text, markdown or json, got {fmt!r}.")
         the_plan = command.plan(command.resolve(stack, to, components=parse_components(components)))
         if fmt == "text":
-            _console().print(plan_format.to_text(the_plan))
+            show(_console(), plan_format.to_text(the_plan))
         else:
             typer.echo(plan_format.to_markdown(the_plan) if fmt == "markdown" else plan_format.to_json(the_plan),
                        nl=False)
@@ -100,9 +109,12 @@ def register(app: typer.Typer) -> None:
         from rollback.errors import RollbackError
 
         results, validation = command.verify(stack, failure_type=failure_type, budget_seconds=budget)
+        from rich.markup import escape
+
         con = _console()
         for r in results:
-            con.print(f"  {'[green]✓[/green]' if r.ok else '[red]✗[/red]'} {r.kind:<6} {r.name:<28} {r.detail}")
+            mark = "[green]✓[/green]" if r.ok else "[red]✗[/red]"
+            con.print(f"  {mark} {r.kind:<6} {escape(r.name):<28} {escape(r.detail)}")
         if output is not None:
             output.write_text(json.dumps(validation, indent=2) + "\n")
             con.print(f"validation result: {output}")
@@ -153,7 +165,7 @@ def register(app: typer.Typer) -> None:
             raise RollbackError("refusing to apply without confirmation: stdin is not a terminal; pass --yes.")
 
         def confirm(the_plan: Any) -> bool:
-            con.print(plan_format.to_text(the_plan))
+            show(con, plan_format.to_text(the_plan))
             return yes or typer.confirm("Apply these changes?", default=False)
 
         def on_step(what: str, step: Any) -> None:
@@ -166,7 +178,7 @@ def register(app: typer.Typer) -> None:
         result = command.apply(rollout, confirm=confirm, reason=reason, on_step=on_step, report_dir=report_dir,
                                decision=attached)
         if result.report is None:
-            con.print(plan_format.to_text(result.plan))
+            show(con, plan_format.to_text(result.plan))
             return
         con.print(f"report: {result.report_dir}")
         if not result.succeeded:
