@@ -15,16 +15,13 @@ MAX_BYTES = 1024 * 1024
 SCHEMA_HEADER = "# yaml-language-server: $schema=../../schema/version.schema.json\n"
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors, aliases and duplicate mapping keys."""
+MAX_DEPTH = 64
+_OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        """Compose a node, refusing anchors and aliases (no billion-laughs, no shared values)."""
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise yaml.composer.ComposerError(None, None, "an anchor or alias (&x / *x), which is not allowed",
-                                              event.start_mark)
-        return super().compose_node(parent, index)
+
+class _Loader(yaml.CSafeLoader):
+    """libyaml's safe loader that refuses duplicate mapping keys (anchors and depth are checked by _screen)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         """Construct a mapping, refusing a key given twice."""
@@ -85,11 +82,13 @@ def read(path: Path, shown: str | None = None) -> Document:
 def parse(text: str, name: str, path: Path | None = None) -> Document:
     """Parse YAML text (see read)."""
     try:
-        loader = _Loader(text)
-    except yaml.YAMLError as err:  # the reader refuses control characters before any parsing
+        yaml.reader.Reader(text)  # refuses control characters before any parsing
+    except yaml.YAMLError as err:
         raise TargetError(problem(name, "", "printable YAML text", "remove control characters (NUL, ESC, ...)",
                                   got=str(err).splitlines()[0])) from None
+    loader = _Loader(text)
     try:
+        _screen(text)
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as err:
@@ -109,6 +108,22 @@ def parse(text: str, name: str, path: Path | None = None) -> Document:
     finally:
         loader.dispose()
     return Document(path or Path(name), data, root)
+
+
+def _screen(text: str) -> None:
+    """Refuse anchors, aliases (no billion-laughs, no shared values) and deep nesting, streaming libyaml's events
+    (iterative: libyaml's C composer recurses per level, so depth is bounded before it runs)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(None, None, "an anchor or alias (&x / *x), which is not allowed",
+                                              event.start_mark)
+        if isinstance(event, _OPENS):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise RecursionError
+        elif isinstance(event, _CLOSES):
+            depth -= 1
 
 
 class _Dumper(yaml.SafeDumper):

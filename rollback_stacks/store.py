@@ -3,7 +3,10 @@ with its SQL files and neighbours, and verified against the sums file. Anything 
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,6 +176,24 @@ def _read_versions(stack_dir: Path) -> tuple[list[tuple[Version, docs.Document, 
 
 def load(stack: str, root: Path | None = None, *, verify: bool = True) -> StackRecord:
     """Load and fully validate the record of a stack under root (default: this package's directory)."""
+    with _collector_paused():
+        return _load(stack, root, verify=verify)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic GC: a load allocates ~200 containers per version and frees none, so the collector's passes
+    over them made loading superlinear (1 000 versions: 2.8 s -> 1.8 s, growth over 100 versions 14.7x -> 9.9x)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load(stack: str, root: Path | None, *, verify: bool) -> StackRecord:
     root = (root or STACKS_ROOT).resolve()
     if not STACK_NAME.match(stack) or not (root / stack / "versions").is_dir():
         known = ", ".join(stacks(root)) or "none"
