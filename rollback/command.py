@@ -144,8 +144,9 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 @dataclass
 class ApplyResult:
-    """What apply did: the plan it previewed, the report it wrote, and whether it succeeded."""
+    """What apply did: the rollout it resolved, the plan it previewed, the report it wrote, and whether it succeeded."""
 
+    rollout: Rollout
     plan: Plan
     report: Report | None
     report_dir: Path | None
@@ -153,21 +154,26 @@ class ApplyResult:
     error: str | None = None
 
 
-def apply(rollout: Rollout, *, confirm: Callable[[Plan], bool], reason: str | None,
-          on_step: Callable[[str, Any], None] | None = None, report_dir: Path | None = None,
-          decision: dict[str, Any] | None = None) -> ApplyResult:
-    """Lock the stack, preview, confirm, then up with per-step timing and a written report."""
+def apply(stack_name: str, ref: str, *, confirm: Callable[[Plan], bool], reason: str | None,
+          components: Sequence[str] | None = None, allow_data_loss: bool = False,
+          env: Mapping[str, str] | None = None, on_step: Callable[[str, Any], None] | None = None,
+          report_dir: Path | None = None, decision: dict[str, Any] | None = None) -> ApplyResult:
+    """Lock the stack, resolve ref against what is deployed, preview, confirm, then up with per-step timing and a
+    written report. Resolving under the lock sees the state the previous rollout left (repaired if it was killed)."""
     from rollback.lock import recover_interrupted, rollout_lock
     from rollback.report import ReportRecorder, Target, Who, write_notification, write_report
-    from rollback.stacks import backend_url
+    from rollback.stacks import backend_url, open_release_stack
 
-    report_dir = report_dir or Path(rollout.env.get("ROLLBACK_REPORT_DIR", "reports"))
-    with rollout_lock(backend_url(rollout.env), rollout.stack, target=rollout.ref, reason=reason):
-        recover_interrupted(rollout.open, rollout.stack, backend_url(rollout.env))  # a killed update's leftovers
+    env = dict(env if env is not None else os.environ)
+    report_dir = report_dir or Path(env.get("ROLLBACK_REPORT_DIR", "reports"))
+    with rollout_lock(backend_url(env), stack_name, target=ref, reason=reason):
+        recover_interrupted(lambda: open_release_stack(stack_name, target="last-good", env=env), stack_name,
+                            backend_url(env))  # a killed update's leftovers
+        rollout = resolve(stack_name, ref, components=components, allow_data_loss=allow_data_loss, env=env)
         stack = rollout.open()
         the_plan = plan(rollout, stack)
         if not the_plan.has_changes:
-            return ApplyResult(the_plan, None, None, True)
+            return ApplyResult(rollout, the_plan, None, None, True)
         if not confirm(the_plan):
             raise RollbackError("apply cancelled: nothing was changed.")
         current = rollout.deployed.get("version")
@@ -186,7 +192,7 @@ def apply(rollout: Rollout, *, confirm: Callable[[Plan], bool], reason: str | No
             error = _engine_error(err, tracker.diagnostics)
         report = rec.finish("failed" if error else "succeeded", error=error)
         files = write_report(report, report_dir)
-        return ApplyResult(the_plan, report, files.directory, error is None, error)
+        return ApplyResult(rollout, the_plan, report, files.directory, error is None, error)
 
 
 class _StepTracker:

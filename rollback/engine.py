@@ -98,4 +98,9 @@ def summarize_engine_error(text: str) -> str:
     if found:
         return "\n".join(found)
     last = (text.strip().splitlines() or ["the engine failed"])[-1].strip()
-    return re.sub(r"^(?:(?:stderr|error):\s*)+", "", last) or "the engine failed"
+    last = re.sub(r"^(?:(?:stderr|error):\s*)+", "", last) or "the engine failed"
+    if last.startswith("failed to load checkpoint: EOF"):
+        last += (" (an update killed while writing the stack's checkpoint metadata leaves an empty "
+                 "`.pulumi/stacks/<project>/<stack>.json.attrs` in a file:// backend; the next `rollback apply` "
+                 "removes it under its rollout lock)")
+    return last

@@ -174,13 +174,14 @@ def register(app: typer.Typer) -> None:
             con.print(f"  {mark} {step.component or '-'}: {step.name} {step.op or ''}{took}")
 
         attached = json.loads(decision.read_text()) if decision else None
-        rollout = command.resolve(stack, to, components=parse_components(components), allow_data_loss=allow_data_loss)
-        result = command.apply(rollout, confirm=confirm, reason=reason, on_step=on_step, report_dir=report_dir,
+        result = command.apply(stack, to, confirm=confirm, reason=reason, components=parse_components(components),
+                               allow_data_loss=allow_data_loss, on_step=on_step, report_dir=report_dir,
                                decision=attached)
+        label = result.rollout.version.label
         if result.report is None:
             show(con, plan_format.to_text(result.plan))
             return
         con.print(f"report: {result.report_dir}")
         if not result.succeeded:
-            raise RollbackError(f"apply of {rollout.version.label} to {stack} failed: {result.error}")
-        con.print(f"[green]applied {rollout.version.label} to {stack}[/green] in {result.report.duration_s:.1f}s")
+            raise RollbackError(f"apply of {label} to {stack} failed: {result.error}")
+        con.print(f"[green]applied {label} to {stack}[/green] in {result.report.duration_s:.1f}s")

@@ -116,6 +116,20 @@ def test_pending_operations_are_reported_then_cleared_by_apply(w):
         w.standin_meta(TARGETS[target], {"health": "ok"})
 
 
+def test_apply_after_a_kill_that_tore_the_checkpoint_metadata_converges(w):
+    """A SIGKILL while the engine writes the checkpoint's `.attrs` sidecar leaves it empty; every engine read then
+    fails. The next apply repairs it under its lock before reading what is deployed, and converges."""
+    source = _deployed_label(w)
+    target = "v1.4.2" if source == "v1.5.0" else "v1.5.0"
+    sidecars = list(w.state.glob(".pulumi/stacks/*/local.json.attrs"))
+    assert sidecars
+    sidecars[0].write_text("")  # what the kill inside the engine's setAttrs leaves behind
+    rerun = w.run("apply", "local", "--to", target, "--yes", "--allow-data-loss")
+    assert rerun.code == 0, rerun.err
+    assert "removed a torn metadata file" in " ".join(rerun.err.split())
+    assert _consistent(w) == w.released[target]  # type: ignore[attr-defined]
+
+
 def test_foreign_pending_operation_is_refused_with_the_commands_to_run(w):
     """A pending operation on a resource that is not one of our idempotent steps: refused, nothing changed."""
     source = _deployed_label(w)

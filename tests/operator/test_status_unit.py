@@ -41,3 +41,9 @@ def test_engine_error_summary_of_a_program_exception():
 def test_engine_error_summary_of_a_cli_failure_drops_the_stream_labels():
     text = "\n code: 255\n stdout: \n stderr: error: could not validate 'Pulumi.yaml': expected project\n"
     assert summarize_engine_error(text) == "could not validate 'Pulumi.yaml': expected project"
+
+
+def test_engine_error_summary_of_a_torn_checkpoint_says_how_it_is_repaired():
+    text = "\n code: 255\n stdout: \n stderr: error: failed to load checkpoint: EOF\n"
+    assert summarize_engine_error(text).startswith("failed to load checkpoint: EOF (an update killed while writing")
+    assert "the next `rollback apply` removes it" in summarize_engine_error(text)
