@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from rollback.report import Report
     from rollback_stacks.model import Version
+    from rollback_stacks.store import StackRecord
 
 
 @dataclass
@@ -66,14 +67,14 @@ def deployed_outputs(stack: str, env: Mapping[str, str] | None = None) -> dict[s
 
 
 def resolve(stack: str, ref: str, *, components: Sequence[str] | None = None, allow_data_loss: bool = False,
-            env: Mapping[str, str] | None = None) -> Rollout:
+            env: Mapping[str, str] | None = None, record: StackRecord | None = None) -> Rollout:
     """Resolve ref against the stack's record and its deployed version; candidates only roll forward."""
     import rollback_stacks
 
     env = dict(env if env is not None else os.environ)
+    record = record or rollback_stacks.load(stack)
     deployed = deployed_outputs(stack, env)
     current = deployed.get("version")
-    record = rollback_stacks.load(stack)
     version = record.resolve(ref, deployed=current, allow_candidate=True)
     if version.status == "candidate" and current is not None and version.version < int(current):
         good = ", ".join(f"{v.version} ({v.label})" for v in record.versions if v.status == "known-good")
@@ -160,16 +161,19 @@ def apply(stack_name: str, ref: str, *, confirm: Callable[[Plan], bool], reason:
           report_dir: Path | None = None, decision: dict[str, Any] | None = None) -> ApplyResult:
     """Lock the stack, resolve ref against what is deployed, preview, confirm, then up with per-step timing and a
     written report. Resolving under the lock sees the state the previous rollout left (repaired if it was killed)."""
+    import rollback_stacks
     from rollback.lock import recover_interrupted, rollout_lock
     from rollback.report import ReportRecorder, Target, Who, write_notification, write_report
     from rollback.stacks import backend_url, open_release_stack
 
     env = dict(env if env is not None else os.environ)
     report_dir = report_dir or Path(env.get("ROLLBACK_REPORT_DIR", "reports"))
+    record = rollback_stacks.load(stack_name)  # a bad stack name or record is refused before the lock is taken
     with rollout_lock(backend_url(env), stack_name, target=ref, reason=reason):
         recover_interrupted(lambda: open_release_stack(stack_name, target="last-good", env=env), stack_name,
                             backend_url(env))  # a killed update's leftovers
-        rollout = resolve(stack_name, ref, components=components, allow_data_loss=allow_data_loss, env=env)
+        rollout = resolve(stack_name, ref, components=components, allow_data_loss=allow_data_loss, env=env,
+                          record=record)
         stack = rollout.open()
         the_plan = plan(rollout, stack)
         if not the_plan.has_changes:

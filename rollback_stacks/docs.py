@@ -111,19 +111,30 @@ def parse(text: str, name: str, path: Path | None = None) -> Document:
 
 
 def _screen(text: str) -> None:
-    """Refuse anchors, aliases (no billion-laughs, no shared values) and deep nesting, streaming libyaml's events
-    (iterative: libyaml's C composer recurses per level, so depth is bounded before it runs)."""
+    """Refuse anchors, aliases (no billion-laughs, no shared values), deep nesting and tabs outside quoted or block
+    values, streaming libyaml's events (iterative: its C composer recurses per level, so depth is bounded first)."""
     depth = 0
+    quoted: list[tuple[int, int]] = []  # spans where a tab is a value's content
     for event in yaml.parse(text, Loader=yaml.CSafeLoader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise yaml.composer.ComposerError(None, None, "an anchor or alias (&x / *x), which is not allowed",
                                               event.start_mark)
-        if isinstance(event, _OPENS):
+        if isinstance(event, yaml.ScalarEvent) and event.style:
+            quoted.append((event.start_mark.index, event.end_mark.index))
+        elif isinstance(event, _OPENS):
             depth += 1
             if depth > MAX_DEPTH:
                 raise RecursionError
         elif isinstance(event, _CLOSES):
             depth -= 1
+    tab = text.find("\t")
+    while tab >= 0:
+        if not any(start <= tab < end for start, end in quoted):
+            line = text.count("\n", 0, tab)
+            mark = yaml.Mark("<document>", tab, line, tab - text.rfind("\n", 0, tab) - 1, None, None)
+            raise yaml.composer.ComposerError(None, None, "a tab outside a quoted value (YAML layout takes spaces; "
+                                              "quote a value that really holds a tab)", mark)
+        tab = text.find("\t", tab + 1)
 
 
 class _Dumper(yaml.SafeDumper):
