@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -48,7 +49,8 @@ def median(samples: list[float]) -> float:
 
 
 def timed(fn: Callable[[], Any]) -> float:
-    """Wall-clock seconds of one call."""
+    """Wall-clock seconds of one call, started without the previous sample's garbage (as a fresh CLI process is)."""
+    gc.collect()
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start

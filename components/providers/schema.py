@@ -72,28 +72,28 @@ def verify_checksums(files: dict[str, str], checksums: dict[str, str], needed: l
 
 
 def data_at_risk(conn: psycopg.Connection, files: dict[str, str], steps: list[mig.Step]) -> list[str]:
-    """Non-empty tables/columns the steps would drop or truncate, described with their row counts."""
-    risks: list[str] = []
-    for step in steps:
-        for table, column in mig.destructive(files[step.file]):
-            rel = conn.execute("SELECT to_regclass(%s)::text", (table,)).fetchone()[0]
-            if rel is None:
-                continue
-            if column is None:
-                rows = conn.execute(f"SELECT count(*) FROM {rel}").fetchone()[0]  # rel is regclass-quoted
-                what = f"table {rel}"
-            else:
-                col = column.strip('"') if column.startswith('"') else column.lower()
-                found = conn.execute("SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s "
-                                     "AND NOT attisdropped", (rel, col)).fetchone()
-                if not found:
-                    continue
-                quoted = conn.execute("SELECT quote_ident(%s)", (col,)).fetchone()[0]
-                rows = conn.execute(f"SELECT count({quoted}) FROM {rel}").fetchone()[0]
-                what = f"column {rel}.{quoted}"
-            if rows:
-                risks.append(f"{step.file} drops {what} ({rows} rows)")
-    return risks
+    """Non-empty tables/columns the steps would drop or truncate, described with their row counts.
+
+    Two round trips whatever the number of steps: one resolves every named table and column, one counts them all.
+    """
+    named = [(step.file, table, column) for step in steps for table, column in mig.destructive(files[step.file])]
+    if not named:
+        return []
+    columns = [None if c is None else (c.strip('"') if c.startswith('"') else c.lower()) for _, _, c in named]
+    found = conn.execute(
+        "SELECT to_regclass(t.tbl)::text, t.col IS NULL OR a.attname IS NOT NULL, quote_ident(t.col) "
+        "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS t(tbl, col, i) "
+        "LEFT JOIN pg_attribute a ON a.attrelid = to_regclass(t.tbl) AND a.attname = t.col AND NOT a.attisdropped "
+        "ORDER BY t.i", ([t for _, t, _ in named], columns)).fetchall()
+    present = [(file, rel, quoted) for (file, _, _), (rel, exists, quoted) in zip(named, found, strict=True)
+               if rel is not None and exists]
+    if not present:
+        return []
+    # rel is regclass-quoted and quoted comes from quote_ident, so both are safe to splice
+    counts = conn.execute("SELECT " + ", ".join(f"(SELECT count({quoted or '*'}) FROM {rel})"
+                                                for _, rel, quoted in present)).fetchone()
+    return [f"{file} drops {f'table {rel}' if quoted is None else f'column {rel}.{quoted}'} ({rows} rows)"
+            for (file, rel, quoted), rows in zip(present, counts, strict=True) if rows]
 
 
 def _acquire(conn: psycopg.Connection, key: int) -> None:
