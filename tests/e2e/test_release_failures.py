@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 from pulumi.automation import CommandError
 
-from tests.components.e2e_support import rig as make_rig
-
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def rig(sandbox, engine_dir, backend_url):
-    yield from make_rig(sandbox, backend_url)
 
 
 def test_failing_health_check_fails_up_and_keeps_jobs_frozen(rig):

@@ -9,14 +9,8 @@ import pytest
 from pulumi.automation import EngineEvent, OpType
 
 from tests.components.e2e_support import in_dependency_order, pre_event, step_ops
-from tests.components.e2e_support import rig as make_rig
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def rig(sandbox, engine_dir, backend_url):
-    yield from make_rig(sandbox, backend_url)
 
 
 def test_deploy_v1_v2_then_roll_back_to_v1(rig):

@@ -106,12 +106,17 @@ def test_sql_changed_between_load_and_run_refused_by_the_runner(db, migrations):
         assert conn.execute("SELECT to_regclass('items')").fetchone() == (None,)
 
 
-def test_health_gate_flapping_then_passing_within_budget_passes(rig):
+def _v130_deployed_with_v142_unhealthy(rig: Rig) -> None:
+    """v1.3.0 up with one pending job; v1.4.2's deployment answers its health check with a failure."""
     rig.deploy("dpl_v130")
     rig.deploy("dpl_v142", {"health": "fail", "metrics": {"error_rate": 0.01, "latency_p95_ms": 420,
                                                            "availability": 0.999}})
     rig.stack("v1.3.0", healthBudgetSeconds=5).up()
     rig.sql("INSERT INTO worker_jobs (kind) VALUES ('email')")
+
+
+def test_health_gate_flapping_then_passing_within_budget_passes(rig):
+    _v130_deployed_with_v142_unhealthy(rig)
     stop = threading.Event()
 
     def heal_once_the_gate_fails() -> None:  # the alias moves just before the gate: then let it fail ~2 attempts
@@ -135,11 +140,7 @@ def test_health_gate_flapping_then_passing_within_budget_passes(rig):
 
 
 def test_health_gate_that_stays_failing_fails_and_keeps_jobs_frozen(rig):
-    rig.deploy("dpl_v130")
-    rig.deploy("dpl_v142", {"health": "fail", "metrics": {"error_rate": 0.01, "latency_p95_ms": 420,
-                                                           "availability": 0.999}})
-    rig.stack("v1.3.0", healthBudgetSeconds=5).up()
-    rig.sql("INSERT INTO worker_jobs (kind) VALUES ('email')")
+    _v130_deployed_with_v142_unhealthy(rig)
     flags = rig.flags()
     out: list[str] = []
     with pytest.raises(CommandError):
