@@ -1,0 +1,2 @@
+DROP TABLE invoices;
+DROP TYPE invoice_status;

@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY invoices_open_due_idx ON invoices (due_on) WHERE status = 'open';

@@ -1,0 +1,1 @@
+REINDEX INDEX CONCURRENTLY users_email_key;

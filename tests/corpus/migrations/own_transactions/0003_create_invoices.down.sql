@@ -1,0 +1,4 @@
+START TRANSACTION;
+DROP TABLE invoices;
+DROP TYPE invoice_status;
+COMMIT WORK;

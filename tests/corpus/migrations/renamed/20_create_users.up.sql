@@ -1,0 +1,6 @@
+CREATE TABLE users (
+    id         bigserial PRIMARY KEY,
+    account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    email      text NOT NULL UNIQUE,
+    full_name  text NOT NULL DEFAULT ''
+);

@@ -1,0 +1,2 @@
+DROP INDEX events_type_idx;
+DROP INDEX events_account_recorded_idx;

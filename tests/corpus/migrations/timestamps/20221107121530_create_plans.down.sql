@@ -1,0 +1,2 @@
+ALTER TABLE accounts DROP COLUMN plan_code;
+DROP TABLE plans;

@@ -1,0 +1,2 @@
+DROP MATERIALIZED VIEW monthly_revenue;
+DROP FUNCTION month_start(date);
