@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser(__doc__ or "").parse_args(argv)
     started, runs = time.perf_counter(), runs_of(args, 10)
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
-    env.pop("ROLLBACK_STACKS_ROOT", None)
+    env.pop("ROLLBACK_PROJECT_DIR", None)
     exe = rollback_bin()
     floor = wall([sys.executable, "-c", "pass"], runs, env)
     rows = []

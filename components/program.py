@@ -38,10 +38,10 @@ def pulumi_program() -> None:
     stack = pulumi.get_stack()
     record = rollback_stacks.load(stack)
     version = record.resolve(s["target"], deployed=s["deployed"], allow_candidate=s["allow_candidate"])
-    target = load_target(record.dir, version, record.versions)
+    target = load_target(record, version)
     if s["partial"] is not None and s["deployed"] is not None:
         base = record.find(str(s["deployed"]))
-        target = merge(load_target(record.dir, base, record.versions), target, s["partial"])
+        target = merge(load_target(record, base), target, s["partial"])
         check_consistent(version if "alias" in s["partial"] else base, target.schema_version)
     allowed = s["allowed_domains"]
     if allowed is not None and "alias" in s["components"]:

@@ -11,6 +11,7 @@ from components.providers.migrations import FILE_RE
 from components.rollout import COMPONENTS, digest
 from rollback_stacks.model import Version
 from rollback_stacks.paths import safe_path
+from rollback_stacks.store import StackRecord
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,12 @@ def migration_files(directory: Path) -> dict[str, str]:
     return {p.name: p.read_text() for p in sorted(directory.iterdir()) if p.is_file() and FILE_RE.match(p.name)}
 
 
-def load_target(stack_dir: Path, version: Version, versions: Sequence[Version] = ()) -> ReleaseTarget:
-    """Resolve a version's file references (safely, inside stack_dir) into a ReleaseTarget."""
+def load_target(record: StackRecord, version: Version) -> ReleaseTarget:
+    """Resolve a version's file references (safely, inside the stack or its shared migrations) into a ReleaseTarget."""
     db, app, jobs = version.database, version.app, version.jobs
+    stack_dir = record.dir
     checksums: dict[str, str] = {}
-    for other in [*versions, version]:  # the target's own record wins; others cover later down files
+    for other in [*record.versions, version]:  # the target's own record wins; others cover later down files
         if other.database:
             checksums.update(other.database.migrations)
     return ReleaseTarget(
@@ -75,7 +77,7 @@ def load_target(stack_dir: Path, version: Version, versions: Sequence[Version] =
         domains=list(app.domains) if app else [],
         deployment_id=app.deployment_id if app else None,
         schema_version=db.schema_version if db else None,
-        migrations_sql=migration_files(safe_path(stack_dir, db.migrations_dir)) if db else {},
+        migrations_sql=migration_files(record.migrations_dir(version)) if db else {},
         checksums=checksums,
         functions={name: {"file": fn.file, "sha256": fn.sha256, "sql": safe_path(stack_dir, fn.file).read_text()}
                    for name, fn in (db.functions.items() if db else [])},

@@ -422,9 +422,9 @@ def run(validation: Path | None, *, stack: str | None = None, fmt: str = "text",
         raise RollbackError("an emergency override needs both --override-reason and --approver")
     result = load_validation(validation)
     stack = stack or result.stack
-    from rollback.engine import REPO_ROOT
+    from rollback import stacks
 
-    thresholds, source = load_thresholds(stack, project_dir or REPO_ROOT)
+    thresholds, source = load_thresholds(stack, project_dir or stacks.project_dir())
     override = Override(reason=override_reason, approver=approver) if override_reason and approver else None
     decision = decide(result.model_copy(update={"stack": stack}), thresholds, thresholds_source=source,
                       override=override)

@@ -451,7 +451,7 @@ def run(report_dir: Path, summary: Path | None = None, console: Console | None =
         result["ports"] = {"postgres": sb.pg["port"], "moto": sb.moto["port"], "vercel": sb.vercel["port"]}
         report_dir = report_dir.resolve()
         env = {**os.environ, **sb.env(), "ROLLBACK_REPORT_DIR": str(report_dir)}
-        env.pop("ROLLBACK_STACKS_ROOT", None)
+        env.pop("ROLLBACK_PROJECT_DIR", None)
         demo = Demo(console, sb, env, root, report_dir, redactor, phases)
         result.update(story(demo), ok=True, phases={t: round(s, 1) for t, s in demo.phases})
         code = 0

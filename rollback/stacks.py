@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from rollback.engine import REPO_ROOT
 from rollback.errors import RollbackError
 
 if TYPE_CHECKING:
@@ -19,13 +18,35 @@ if TYPE_CHECKING:
 NAMESPACE = "rollback"
 
 
-def settings_file(stack: str, root: Path = REPO_ROOT) -> Path:
+def project_dir() -> Path:
+    """The directory holding Pulumi.<stack>.yaml and rollback_stacks/ ($ROLLBACK_PROJECT_DIR, else this repo)."""
+    from rollback_stacks.store import default_root
+
+    return default_root().parent
+
+
+def settings_file(stack: str, root: Path | None = None) -> Path:
     """The stack's settings file, Pulumi.<stack>.yaml."""
-    return root / f"Pulumi.{stack}.yaml"
+    return (root or project_dir()) / f"Pulumi.{stack}.yaml"
 
 
-def stack_settings(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
+def write_settings(stack: str, settings: Mapping[str, Any], root: Path | None = None) -> Path | None:
+    """Create Pulumi.<stack>.yaml with these rollback:* settings; None (nothing written) if it exists."""
+    path = settings_file(stack, root)
+    if path.exists():
+        return None
+    config = {f"{NAMESPACE}:{k}": v for k, v in settings.items()}
+    text = (f"# Settings of stack {stack}, created by `rollback init` (README: Adopting an existing application).\n"
+            + yaml.safe_dump({"config": config}, sort_keys=False, default_flow_style=None, width=4096))
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
+def stack_settings(stack: str, root: Path | None = None) -> dict[str, Any]:
     """The `rollback:*` settings of a stack, keys without the namespace."""
+    root = root or project_dir()
     path = settings_file(stack, root)
     try:
         found = path.is_file()

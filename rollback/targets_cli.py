@@ -14,17 +14,57 @@ if TYPE_CHECKING:
 targets_app = typer.Typer(help="Versioned rollback targets: the record under rollback_stacks/<stack>/.",
                           no_args_is_help=True)
 
-Root = typer.Option(None, "--root", envvar="ROLLBACK_STACKS_ROOT",
-                    help="Directory holding the stacks (default: the repo's rollback_stacks/).")
+Root = typer.Option(None, "--root", help="Directory holding the stacks (default: rollback_stacks/ of "
+                    "$ROLLBACK_PROJECT_DIR, else of this repository).")
 Stack = typer.Argument(..., help="Stack name: local, staging, prod, …")
 Ref = typer.Argument(..., help="A version number, label, last-good, previous, -N or before:<ISO time>.")
 STATUSES = ("candidate", "known-good", "bad")
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `targets` group and the top-level `record` command to the root app."""
+    """Add the `targets` group and the top-level `init` and `record` commands to the root app."""
     app.add_typer(targets_app, name="targets")
+    app.command("init")(init)
     app.command("record")(record)
+
+
+def init(stack: str = Stack,
+         migrations_dir: Path = typer.Option(..., "--migrations-dir", help="The application's golang-migrate "
+                                             "directory (referenced where it is inside the repository, else copied)."),
+         components: str = typer.Option(",".join(("jobs", "snapshot", "schema", "dbobjects", "alias", "health")),
+                                        "--components", help="Comma-separated: jobs, snapshot, schema, dbobjects, "
+                                        "alias, health."),
+         root: Path | None = Root) -> None:
+    """Create a new stack: Pulumi.STACK.yaml (unless it exists) and an empty, valid rollback_stacks/STACK/."""
+    from components.rollout import COMPONENTS
+    from rollback import stacks
+    from rollback_stacks import new, store
+
+    chosen = [c.strip() for c in components.split(",") if c.strip()]
+    unknown = [c for c in chosen if c not in COMPONENTS]
+    if unknown or not chosen:
+        _refuse(f"--components: got {components!r}; expected a comma-separated list of {', '.join(COMPONENTS)}; "
+                "fix: e.g. --components schema,alias")
+    root = (root or store.default_root()).resolve()
+    existing = stacks.settings_file(stack, root.parent)
+    made = new.create(stack, migrations_dir, root)
+    settings = {"target": "last-good", "components": [c for c in COMPONENTS if c in chosen],
+                "migrationsDir": made.migrations_dir, "allowedDomains": [], "retain": store.DEFAULT_RETAIN}
+    written = stacks.write_settings(stack, settings, root.parent)
+    how = "copied into the stack" if made.copied else "referenced where it is"
+    typer.echo(f"created {root.name}/{stack}/ (no versions yet, an empty rollback.sum)")
+    typer.echo(f"migrations: {made.migrations_dir}/ ({len(made.versions)} versions, {how})")
+    if written is not None:
+        typer.echo(f"created {written.name} with the rollback:* settings (target last-good, components "
+                   f"{', '.join(settings['components'])}); set rollback:allowedDomains and rollback:vercelProject "
+                   "to move aliases")
+    else:
+        have = stacks.stack_settings(stack, root.parent).get("migrationsDir")
+        note = "" if have == made.migrations_dir else \
+            f"; add `rollback:migrationsDir: {made.migrations_dir}` under its config: before `rollback record`"
+        typer.echo(f"kept the existing {existing.name}{note}")
+    typer.echo(f"next: rollback record {stack} --label LABEL --schema-version N --status known-good "
+               "(or --from-live to capture the running system)")
 
 
 def _refuse(message: str) -> None:
@@ -98,7 +138,7 @@ def validate(dir_: Path | None = typer.Argument(None, help="A stacks directory o
     from rollback_stacks import store
     from rollback_stacks.errors import TargetError
 
-    root = dir_ or store.STACKS_ROOT
+    root = dir_ or store.default_root()
     if not root.is_dir():
         _refuse(f"{root}: got no such directory; expected a stacks directory; fix: pass an existing directory")
     names = [root.name] if (root / "versions").is_dir() else store.stacks(root)
@@ -160,9 +200,22 @@ def record(stack: str = Stack,
            from_stack: bool = typer.Option(False, "--from-stack", help="Capture the deployed state: deployment, "
                                            "schema and stack version from the stack's outputs and history; with "
                                            "--status known-good the health gate must pass first."),
+           from_live: bool = typer.Option(False, "--from-live", help="Capture the running system of a stack never "
+                                          "applied: schema version from schema_migrations, the deployment the "
+                                          "aliases point at, the job flags."),
            root: Path | None = Root) -> None:
     """Record the running state as a new version (validated before anything is written)."""
     from rollback_stacks import record as recording
+
+    if from_stack and from_live:
+        _refuse("--from-stack and --from-live: got both; expected one; fix: --from-live only before the first apply")
+    if from_live:
+        from rollback import command
+
+        live = command.capture_live(stack, root=root)
+        deployment_id = deployment_id or live["deployment_id"]
+        schema_version = schema_version if schema_version is not None else live["schema_version"]
+        flag = [*(f"{k}={json.dumps(v)}" for k, v in live["flags"].items()), *flag]
 
     if from_stack:
         from rollback import command

@@ -11,44 +11,76 @@ from rollback_stacks import sums
 from rollback_stacks.docs import Document
 from rollback_stacks.errors import TargetError, problem
 from rollback_stacks.model import Version
-from rollback_stacks.paths import safe_path
+from rollback_stacks.paths import migrations_path, safe_path
 
-MIGRATION = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$")
+MIGRATION = re.compile(r"^(\d+)_(.*)\.(up|down)\.sql$")  # golang-migrate: any integer prefix, any name
 IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 SCHEMA_HINT = "see rollback_stacks/schema/version.schema.json"
 
 
+def migration_version(name: str) -> int | None:
+    """The golang-migrate version of a migration file name, or None for other files."""
+    m = MIGRATION.match(name)
+    return int(m.group(1)) if m else None
+
+
 def migration_files(mdir: Path) -> dict[str, Path]:
-    """golang-migrate files (NNNN_name.up.sql / .down.sql) in a migrations directory, by file name."""
+    """golang-migrate files (<version>_<name>.up.sql / .down.sql) in a migrations directory, by file name."""
     if not mdir.is_dir():
         return {}
     return {p.name: p for p in sorted(mdir.iterdir()) if MIGRATION.match(p.name) and p.is_file()}
 
 
 def migrations_upto(mdir: Path, schema_version: int) -> tuple[dict[str, Path], list[str]]:
-    """Up and down files of migrations 1..schema_version, and what is missing or ambiguous among them."""
+    """Up and down files of the versions <= schema_version, and what is missing or ambiguous among them.
+
+    As golang-migrate: versions need not be contiguous, but schema_version (unless 0) must be one of them, and
+    each version has exactly one up file and at most one down file.
+    """
     found: dict[tuple[int, str], list[Path]] = {}
     for name, path in migration_files(mdir).items():
         m = MIGRATION.match(name)
         assert m is not None
         if int(m.group(1)) <= schema_version:
             found.setdefault((int(m.group(1)), m.group(3)), []).append(path)
-    missing = [f"{n:04d}_*.{d}.sql" for n in range(1, schema_version + 1) for d in ("up", "down")
-               if len(found.get((n, d), [])) != 1]
-    return {p.name: p for paths in found.values() for p in paths}, missing
+    versions = sorted({v for v, _ in found})
+    problems = [f"exactly one up file for version {schema_version} (schema_version must be a version of the "
+                f"directory; its versions: {_some(versions)})"] if schema_version and \
+        (schema_version, "up") not in found else []
+    for (version, kind), paths in sorted(found.items()):
+        if len(paths) > 1:
+            problems.append(f"one {kind} file for version {version}, not {len(paths)} "
+                            f"({', '.join(p.name for p in paths)})")
+    problems += [f"an up file for version {v} (it has only {found[(v, 'down')][0].name})"
+                 for v in versions if (v, "up") not in found and v != schema_version]
+    return {p.name: p for paths in found.values() for p in paths}, problems
 
 
-def up_hashes(migrations: Mapping[str, str]) -> list[str]:
-    """Up-file hashes of recorded migrations, in migration order."""
-    return [migrations[name] for name in sorted(migrations) if name.endswith(".up.sql")]
+def _some(versions: list[int]) -> str:
+    if not versions:
+        return "none"
+    return ", ".join(map(str, versions)) if len(versions) <= 6 else \
+        f"{', '.join(map(str, versions[:3]))}, …, {', '.join(map(str, versions[-2:]))}"
+
+
+def up_hashes(migrations: Mapping[str, str]) -> list[tuple[int, str]]:
+    """(version, up-file hash) of recorded migrations, in version order."""
+    ups = [(migration_version(name), h) for name, h in migrations.items() if name.endswith(".up.sql")]
+    return sorted((v, h) for v, h in ups if v is not None)
 
 
 def required_files(stack_dir: Path, v: Version) -> list[str]:
-    """Stack-relative paths of every SQL file a (consistent) version references."""
+    """Stack-relative paths of every SQL file inside the stack directory a (consistent) version references.
+
+    Migrations in a directory shared with other stacks (outside this one) are not listed: the version document,
+    whose hash the sums file records, holds their hashes.
+    """
     if v.database is None:
         return []
     mdir = v.database.migrations_dir.rstrip("/")
-    return [f"{mdir}/{name}" for name in v.database.migrations] + [f.file for f in v.database.functions.values()]
+    shared = mdir == ".." or mdir.startswith("../")
+    return [f"{mdir}/{name}" for name in v.database.migrations if not shared] + \
+        [f.file for f in v.database.functions.values()]
 
 
 def _sibling(where: str, rel: str) -> str:
@@ -61,24 +93,30 @@ def _defines(sql: str, name: str) -> bool:
     return creates == [name] and re.search(r"\bCREATE\s+OR\s+REPLACE\s+FUNCTION\b", sql, re.I) is not None
 
 
-def _check_database(stack_dir: Path, v: Version, doc: Document, where: str) -> list[str]:
+def _check_database(stack_dir: Path, repo: Path, v: Version, doc: Document, where: str) -> list[str]:
     db = v.database
     assert db is not None
     out: list[str] = []
     try:
-        mdir = safe_path(stack_dir, db.migrations_dir, where=where, field="database.migrations_dir",
-                         line=doc.line(("database", "migrations_dir")))
+        mdir = migrations_path(stack_dir, db.migrations_dir, repo, where=where,
+                               line=doc.line(("database", "migrations_dir")))
     except TargetError as err:
         return [str(err)]
+    if not mdir.is_dir():
+        return [problem(where, "database.migrations_dir", "an existing directory of migration files",
+                        "correct the path (relative to the stack directory) or restore the directory",
+                        line=doc.line(("database", "migrations_dir")), got=repr(db.migrations_dir))]
     line = doc.line(("database", "migrations"))
     files, missing = migrations_upto(mdir, db.schema_version)
-    for pattern in missing:
-        out.append(problem(where, "database.migrations", f"exactly one {pattern} in {db.migrations_dir}/ "
-                           f"(schema_version {db.schema_version} needs up and down files for 1..{db.schema_version})",
-                           "add the missing migration file or lower database.schema_version", line=line))
+    for what in missing:
+        out.append(problem(where, "database.schema_version" if what.startswith("exactly one up file for version")
+                           else "database.migrations", f"{what} in {db.migrations_dir}/",
+                           "add the missing migration file or set database.schema_version to an existing version",
+                           line=doc.line(("database", "schema_version")) if "schema_version must" in what else line))
     for name in sorted(set(db.migrations) - set(files)):
         out.append(problem(where, f"database.migrations.{name}", f"an existing file {db.migrations_dir}/{name} "
-                           f"numbered <= schema_version {db.schema_version}", "restore the file or remove the entry",
+                           f"of a version <= schema_version {db.schema_version}",
+                           "restore the file or remove the entry",
                            line=doc.line(("database", "migrations", name)), got="no such SQL file"))
     for name in sorted(set(files) - set(db.migrations)):
         out.append(problem(where, "database.migrations", f"an entry for {name}", "record the version again with "
@@ -89,7 +127,7 @@ def _check_database(stack_dir: Path, v: Version, doc: Document, where: str) -> l
                                f"{where} (database.migrations)", "revert the migration file; ship changes as a new "
                                "migration", got="changed since it was recorded"))
     if not out and sums.fingerprint(up_hashes(db.migrations)) != db.schema_fingerprint:
-        out.append(problem(where, "database.schema_fingerprint", "sha256 over the up-migration hashes 1..N "
+        out.append(problem(where, "database.schema_fingerprint", "sha256 over the up-migration hashes in version order "
                            "(rollback_stacks.fingerprint)", "record the version again with `rollback record`",
                            line=doc.line(("database", "schema_fingerprint")), got=db.schema_fingerprint[:12] + "…"))
     for name, fn in db.functions.items():
@@ -121,11 +159,12 @@ def _check_database(stack_dir: Path, v: Version, doc: Document, where: str) -> l
     return out
 
 
-def check_version(stack_dir: Path, v: Version, doc: Document, where: str, settings: Mapping[str, Any]) -> list[str]:
-    """Problems of one version against its stack directory and settings."""
+def check_version(stack_dir: Path, repo: Path, v: Version, doc: Document, where: str,
+                  settings: Mapping[str, Any]) -> list[str]:
+    """Problems of one version against its stack directory (in repository repo) and settings."""
     out: list[str] = []
     if v.database is not None:
-        out += _check_database(stack_dir, v, doc, where)
+        out += _check_database(stack_dir, repo, v, doc, where)
     if v.app is not None and v.app.requires_schema is not None and v.database is not None:
         req, have = v.app.requires_schema, v.database.schema_version
         if not req.min <= have <= req.max:
@@ -147,7 +186,7 @@ def check_series(items: Sequence[tuple[Version, Document, str]]) -> list[str]:
     out: list[str] = []
     labels: dict[str, int] = {}
     ordered = sorted(items, key=lambda item: item[0].version)
-    for (v, doc, where), prev in zip(ordered, [None, *ordered[:-1]], strict=True):
+    for (v, doc, where), prev in zip(ordered, [None, *ordered[:-1]], strict=False):
         if v.label in labels:
             out.append(problem(where, "label", f"a label unique in the stack (version {labels[v.label]} has it)",
                                "choose a new label", line=doc.line(("label",)), got=repr(v.label)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path, PurePosixPath
 
 from rollback_stacks.errors import TargetError, problem
@@ -18,3 +19,20 @@ def safe_path(base: Path, rel: str, *, where: str = "", field: str = "", line: i
                                   "reference a file under the stack directory, e.g. functions/<name>.<variant>.sql",
                                   line=line, got=repr(rel)))
     return base / pure
+
+
+def migrations_path(stack_dir: Path, rel: str, repo: Path, *, where: str = "", line: int | None = None) -> Path:
+    """A version's migrations directory: inside the stack directory, or (`../../db/migrations`) anywhere else
+    inside the repository, where stacks share one copy; never outside the repository."""
+    normal = posixpath.normpath(rel) if rel else ""
+    if not (normal == ".." or normal.startswith("../")):
+        return safe_path(stack_dir, rel, where=where, field="database.migrations_dir", line=line)
+    from_repo = posixpath.normpath(f"{stack_dir.parent.name}/{stack_dir.name}/{rel}")
+    path = repo / from_repo
+    if ("\\" in rel or "\0" in rel or from_repo == ".." or from_repo.startswith("../")
+            or not path.resolve().is_relative_to(repo.resolve())):
+        raise TargetError(problem(where or stack_dir, "database.migrations_dir", "a directory inside the stack "
+                                  f"directory or elsewhere inside the repository {repo.name}/",
+                                  "keep the migrations in the repository (`rollback init` copies them in)",
+                                  line=line, got=repr(rel)))
+    return path

@@ -72,7 +72,7 @@ def promote(ref: str, *, source: str = "staging", target: str = "prod", root: Pa
                 shutil.copy2(src.dir / rel, into)
         if conflicts:
             raise store.joined(conflicts)
-        record.seal(data, scratch)
+        record.seal(data, scratch, dst.repository)
         (scratch / "versions" / f"{number:04d}.yaml").write_text(docs.dump_version(record.ordered(data)),
                                                                  encoding="utf-8")
     return store.load(target, root).find(str(number))

@@ -1,14 +1,16 @@
 """Recording versions: `record` captures a new version document, `mark` changes a version's status.
 
 `record` starts from --from-file (a version document; its version, created_at, status and every hash are
-filled in) or else from a copy of the stack's newest version, applies the captured values (label, git sha,
-deployment id, schema version/range, function files, flags, Pulumi stack version), computes the SQL hashes
-and schema fingerprint from the stack's files, and writes versions/NNNN.yaml plus the sums, validated first.
+filled in), else from a copy of the stack's newest version, else (a new stack) from the stack's settings
+(`rollback:migrationsDir`, `rollback:allowedDomains`, `rollback:vercelProject`), applies the captured values
+(label, git sha, deployment id, schema version/range, function files, flags, Pulumi stack version), computes the
+SQL hashes and schema fingerprint from the stack's files, and writes versions/NNNN.yaml plus the sums, validated first.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +20,7 @@ from typing import Any
 from rollback_stacks import consistency, docs, store, sums, write
 from rollback_stacks.errors import TargetError, problem
 from rollback_stacks.model import FlagValue, Status, Version
-from rollback_stacks.paths import safe_path
+from rollback_stacks.paths import migrations_path, safe_path
 
 _PLACEHOLDER = "0" * 64
 
@@ -66,8 +68,7 @@ def _base(rec: store.StackRecord, cap: Capture) -> dict[str, Any]:
                                       "start from an existing version file", line=1))
         return copy.deepcopy(doc.data)
     if not rec.versions:
-        raise TargetError(problem(rec.shown("versions"), "", "a version to copy", "pass --from-file with a version "
-                                  "document"))
+        return _first(rec, cap)
     base = cap.base_version if cap.base_version is not None else rec.versions[-1].version
     if base not in rec.documents:
         raise TargetError(problem(rec.shown("versions"), "", f"version {base} to copy", "pick a recorded version"))
@@ -76,6 +77,36 @@ def _base(rec: store.StackRecord, cap: Capture) -> dict[str, Any]:
         data.pop(key, None)
     if isinstance(data.get("snapshot"), dict):
         data["snapshot"]["reference"] = None
+    return data
+
+
+def _setting(rec: store.StackRecord, key: str, what: str, fix: str) -> Any:
+    value = rec.settings.get(f"rollback:{key}")
+    if value in (None, "", []):
+        raise TargetError(problem(f"Pulumi.{rec.name}.yaml", f"rollback:{key}", what, fix, got="nothing"))
+    return value
+
+
+def _first(rec: store.StackRecord, cap: Capture) -> dict[str, Any]:
+    """The first version of a new stack, from what was captured and the stack's settings."""
+    data: dict[str, Any] = {}
+    if cap.schema_version is not None:
+        mdir = _setting(rec, "migrationsDir", "the migrations directory (relative to the repository)",
+                        f"run `rollback init {rec.name} --migrations-dir DIR` or add the setting")
+        rel = os.path.relpath(rec.repository / str(mdir), rec.dir).replace(os.sep, "/")
+        data["database"] = {"migrations_dir": rel, "schema_version": cap.schema_version,
+                            "schema_fingerprint": _PLACEHOLDER}
+    if cap.deployment_id is not None:
+        fix = f"add it to Pulumi.{rec.name}.yaml (see README: Adopting an existing application)"
+        domains = _setting(rec, "allowedDomains", "the alias domains the stack moves", fix)
+        project = _setting(rec, "vercelProject", "the Vercel project of the deployments", fix)
+        data["app"] = {"project": project, "domains": list(domains), "deployment_id": cap.deployment_id}
+    if cap.flags or "jobs" in (rec.settings.get("rollback:components") or ()):
+        data["jobs"] = {"backend": "postgres", "flags": {}}
+    if not data:
+        raise TargetError(problem("record", rec.name, "something to record for a new stack",
+                                  "pass --schema-version N, --deployment-id, --flag NAME=VALUE or --from-live "
+                                  "(or --from-file with a version document)"))
     return data
 
 
@@ -98,12 +129,12 @@ def _apply(data: dict[str, Any], cap: Capture) -> None:
         data["pulumi"] = {**(data.get("pulumi") or {}), "stack_version": cap.stack_version}
 
 
-def seal(data: dict[str, Any], stack_dir: Path) -> None:
+def seal(data: dict[str, Any], stack_dir: Path, repo: Path) -> None:
     """Fill in a draft's SQL hashes and schema fingerprint from the stack's files (left to validation if absent)."""
     db = data.get("database")
     if not isinstance(db, dict) or not isinstance(db.get("schema_version"), int):
         return
-    mdir = safe_path(stack_dir, str(db.get("migrations_dir", "")), field="database.migrations_dir")
+    mdir = migrations_path(stack_dir, str(db.get("migrations_dir", "")), repo)
     files, _ = consistency.migrations_upto(mdir, db["schema_version"])
     db["migrations"] = {name: sums.sha256_file(path) for name, path in sorted(files.items())}
     db["schema_fingerprint"] = sums.fingerprint(consistency.up_hashes(db["migrations"]))
@@ -139,7 +170,7 @@ def record(stack: str, cap: Capture, *, root: Path | None = None, now: datetime 
                 created_at=now or datetime.now(UTC))
     _apply(data, cap)
     with write.transaction(rec) as scratch:
-        seal(data, scratch)
+        seal(data, scratch, rec.repository)
         _write_version(scratch, data)
     return store.load(stack, root).find(str(number))
 

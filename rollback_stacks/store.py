@@ -4,6 +4,7 @@ with its SQL files and neighbours, and verified against the sums file. Anything 
 from __future__ import annotations
 
 import gc
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +17,10 @@ from pydantic import ValidationError
 from rollback_stacks import consistency, docs, hygiene, refs, sums
 from rollback_stacks.errors import TargetError, problem
 from rollback_stacks.model import Version
-from rollback_stacks.paths import safe_path
+from rollback_stacks.paths import migrations_path, safe_path
 
 STACKS_ROOT = Path(__file__).resolve().parent
+PROJECT_DIR_ENV = "ROLLBACK_PROJECT_DIR"
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 VERSION_FILE = re.compile(r"^(\d{4})\.yaml$")
 DEFAULT_RETAIN = 10
@@ -34,6 +36,17 @@ class StackRecord:
     versions: list[Version]
     settings: dict[str, Any] = field(default_factory=dict)
     documents: dict[int, docs.Document] = field(default_factory=dict, repr=False)
+    repo: Path | None = None
+
+    @property
+    def repository(self) -> Path:
+        """The repository holding the stacks root (shared migrations directories live in it)."""
+        return self.repo or self.dir.parent.parent
+
+    def migrations_dir(self, version: Version) -> Path:
+        """The directory of a version's migration files (in the stack, or shared elsewhere in the repository)."""
+        assert version.database is not None
+        return migrations_path(self.dir, version.database.migrations_dir, self.repository, where=self.shown())
 
     def shown(self, rel: str = "") -> str:
         """A stack file's path as shown in messages (relative to the directory holding the stacks root)."""
@@ -89,10 +102,21 @@ def joined(problems: list[str]) -> TargetError:
     return TargetError(f"{len(problems)} problems:\n  " + "\n  ".join(problems))
 
 
+def default_root() -> Path:
+    """The stacks root: rollback_stacks/ of $ROLLBACK_PROJECT_DIR (an adopting application's repository), else ours."""
+    project = os.environ.get(PROJECT_DIR_ENV)
+    return Path(project) / "rollback_stacks" if project else STACKS_ROOT
+
+
+def is_stack(path: Path) -> bool:
+    """Whether a directory is a stack's record: it has versions/ or its sums file (a new stack has no versions)."""
+    return path.is_dir() and ((path / "versions").is_dir() or (path / sums.SUMS_FILE).is_file())
+
+
 def stacks(root: Path | None = None) -> list[str]:
-    """Names of the stacks under root (directories holding versions/)."""
-    root = root or STACKS_ROOT
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "versions").is_dir()) if root.is_dir() else []
+    """Names of the stacks under root."""
+    root = root or default_root()
+    return sorted(p.name for p in root.iterdir() if is_stack(p)) if root.is_dir() else []
 
 
 def settings(root: Path, stack: str) -> dict[str, Any]:
@@ -154,7 +178,8 @@ def parse_version(path: Path, where: str) -> tuple[Version, docs.Document]:
 
 def _read_versions(stack_dir: Path) -> tuple[list[tuple[Version, docs.Document, str]], list[str]]:
     items, out = [], []
-    for path in sorted((stack_dir / "versions").iterdir()):
+    vdir = stack_dir / "versions"
+    for path in sorted(vdir.iterdir()) if vdir.is_dir() else []:
         where = _shown(stack_dir, f"versions/{path.name}")
         m = VERSION_FILE.match(path.name)
         if not m or not path.is_file() or path.is_symlink():
@@ -174,10 +199,11 @@ def _read_versions(stack_dir: Path) -> tuple[list[tuple[Version, docs.Document, 
     return items, out
 
 
-def load(stack: str, root: Path | None = None, *, verify: bool = True) -> StackRecord:
-    """Load and fully validate the record of a stack under root (default: this package's directory)."""
+def load(stack: str, root: Path | None = None, *, verify: bool = True, repo: Path | None = None) -> StackRecord:
+    """Load and fully validate the record of a stack under root (default: default_root()); repo is the
+    repository its shared migrations are in (default: root's parent)."""
     with _collector_paused():
-        return _load(stack, root, verify=verify)
+        return _load(stack, root, verify=verify, repo=repo)
 
 
 @contextmanager
@@ -193,23 +219,24 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load(stack: str, root: Path | None, *, verify: bool) -> StackRecord:
-    root = (root or STACKS_ROOT).resolve()
-    if not STACK_NAME.match(stack) or not (root / stack / "versions").is_dir():
+def _load(stack: str, root: Path | None, *, verify: bool, repo: Path | None) -> StackRecord:
+    root = (root or default_root()).resolve()
+    if not STACK_NAME.match(stack) or not is_stack(root / stack):
         known = ", ".join(stacks(root)) or "none"
         raise TargetError(problem(f"{root.name}/{stack}", "stack", f"one of the stacks under {root}: {known}",
-                                  "check the stack name (or create rollback_stacks/<stack>/versions/)",
-                                  got=repr(stack)))
+                                  f"check the stack name, or create it with `rollback init {stack} "
+                                  "--migrations-dir DIR`", got=repr(stack)))
     stack_dir = root / stack
+    repo = (repo or root.parent).resolve()
     config = settings(root, stack)
     items, out = _read_versions(stack_dir)
     _raise(out)
     for version, doc, where in items:
-        out += consistency.check_version(stack_dir, version, doc, where, config)
+        out += consistency.check_version(stack_dir, repo, version, doc, where, config)
     out += consistency.check_series(items)
     _raise(out)
     record = StackRecord(stack, stack_dir, sorted((v for v, _, _ in items), key=lambda v: v.version), config,
-                         {v.version: doc for v, doc, _ in items})
+                         {v.version: doc for v, doc, _ in items}, repo)
     if verify:  # as record.verify(), reusing the documents just parsed (YAML parsing dominates a load)
         parsed = {f"versions/{n:04d}.yaml": doc.data for n, doc in record.documents.items()}
         _raise(sums.check(stack_dir, record.shown(), record.required_files(), parsed=parsed))

@@ -43,13 +43,13 @@ def document_hash(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def fingerprint(up_hashes: Iterable[str]) -> str:
-    """Schema fingerprint: sha256 over `NNNN <sha256 of NNNN_*.up.sql>\\n` for migrations 1..N in order.
+def fingerprint(up_hashes: Iterable[tuple[int, str]]) -> str:
+    """Schema fingerprint: sha256 over `<version, at least 4 digits> <sha256 of its up file>\\n` in version order.
 
     Computable offline from the migration files and, for a live database, from the up-file hashes of
-    the migrations it has applied (golang-migrate applies 1..N in order, so the list is a prefix).
+    the migrations it has applied (golang-migrate applies them in version order, so the list is a prefix).
     """
-    lines = "".join(f"{n:04d} {h}\n" for n, h in enumerate(up_hashes, start=1))
+    lines = "".join(f"{n:04d} {h}\n" for n, h in up_hashes)
     return hashlib.sha256(lines.encode()).hexdigest()
 
 

@@ -29,8 +29,8 @@ def transaction(rec: StackRecord) -> Iterator[Path]:
         if pulumi.is_file():
             shutil.copy2(pulumi, Path(tmp) / pulumi.name)
         yield scratch
-        _reseal(rec, store.load(rec.name, root, verify=False))
-        store.load(rec.name, root)
+        _reseal(rec, store.load(rec.name, root, verify=False, repo=rec.repository))
+        store.load(rec.name, root, repo=rec.repository)
         _apply(scratch, rec.dir)
 
 

@@ -1,11 +1,15 @@
-"""golang-migrate directory semantics: parse NNNN_name.{up,down}.sql, plan up/down steps, spot data-loss SQL."""
+"""golang-migrate directory semantics: parse <version>_<name>.{up,down}.sql, plan up/down steps, spot data-loss SQL.
+
+As golang-migrate: the version is the file's integer prefix of any width (1_, 0001_, 20220123205937_), versions need
+not be contiguous, and a version's up and down files may have different names.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-FILE_RE = re.compile(r"^(\d+)_(.+)\.(up|down)\.sql$")
+FILE_RE = re.compile(r"^(\d+)_(.*)\.(up|down)\.sql$")
 COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 IDENT = r'(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)'
 QUALIFIED = rf"{IDENT}(?:\s*\.\s*{IDENT})?"
@@ -15,11 +19,6 @@ ALTER_TABLE = re.compile(rf"\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({Q
 DROP_COLUMN = re.compile(rf"(?:^|,)\s*DROP\s+(?!CONSTRAINT\b)(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?({IDENT})", re.I)
 
 
-DOLLAR_QUOTED = re.compile(r"(\$[A-Za-z_0-9]*\$).*?\1", re.S)
-QUOTED = re.compile(r"'(?:[^']|'')*'")
-TRANSACTION_CONTROL = re.compile(r"(?:^|;)\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT)\s*(?:;|$)",
-                                 re.I)
-
 
 class MigrationError(Exception):
     """The migrations cannot take the database to the target (missing file, unknown version, ...)."""
@@ -27,12 +26,17 @@ class MigrationError(Exception):
 
 @dataclass(frozen=True)
 class Migration:
-    """One version of a golang-migrate directory and its up/down file names."""
+    """One version of a golang-migrate directory and its up/down file names (which may differ)."""
 
     version: int
-    name: str
     up: str | None = None
     down: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The version's file name without the direction suffix, for messages."""
+        file = (self.up or self.down or f"{self.version}_.up.sql").rsplit("/", 1)[-1]
+        return file.removesuffix(".up.sql").removesuffix(".down.sql")
 
 
 @dataclass(frozen=True)
@@ -59,19 +63,26 @@ class Plan:
                 "files": [s.file for s in self.steps]}
 
 
+def version_of(file: str) -> int | None:
+    """The golang-migrate version of a file name (its integer prefix), or None for other files."""
+    m = FILE_RE.match(file.rsplit("/", 1)[-1])
+    return int(m.group(1)) if m else None
+
+
 def parse(files: list[str]) -> list[Migration]:
-    """Migrations by version from file names (others ignored); two names for one version is an error."""
+    """Migrations by version from file names (others ignored); two up (or down) files for one version is an error."""
     found: dict[int, Migration] = {}
     for file in sorted(files):
         m = FILE_RE.match(file.rsplit("/", 1)[-1])
         if not m:
             continue
-        version, name, kind = int(m.group(1)), m.group(2), m.group(3)
-        old = found.get(version, Migration(version, name))
-        if old.name != name:
-            raise MigrationError(f"version {version} has two names: {old.name} and {name}")
-        up, down = (file, old.down) if kind == "up" else (old.up, file)
-        found[version] = Migration(version, name, up, down)
+        version, kind = int(m.group(1)), m.group(3)
+        old = found.get(version, Migration(version))
+        taken = old.up if kind == "up" else old.down
+        if taken is not None:
+            raise MigrationError(f"version {version} has two {kind} files: {taken} and {file} "
+                                 "(golang-migrate refuses duplicate migration files too)")
+        found[version] = Migration(version, file, old.down) if kind == "up" else Migration(version, old.up, file)
     return [found[v] for v in sorted(found)]
 
 
@@ -89,7 +100,7 @@ def plan(migrations: list[Migration], current: int | None, target: int) -> Plan:
         for m in migrations:
             if now < m.version <= target:
                 if m.up is None:
-                    raise MigrationError(f"migration {m.version}_{m.name} has no .up.sql file")
+                    raise MigrationError(f"migration {m.name} has no .up.sql file")
                 result.steps.append(Step(m.up, "up", m.version))
     elif target < now:
         below = [m for m in migrations if m.version <= now]
@@ -98,8 +109,7 @@ def plan(migrations: list[Migration], current: int | None, target: int) -> Plan:
             if m.version <= target:
                 break
             if m.down is None:
-                missing = (m.up or f"{m.version}_{m.name}.up.sql").rsplit("/", 1)[-1].replace(".up.sql", ".down.sql")
-                raise MigrationError(f"refusing to go below schema version {m.version}: {missing} is missing "
+                raise MigrationError(f"refusing to go below schema version {m.version}: {m.name}.down.sql is missing "
                                      "(restore the snapshot taken before it instead)")
             result.steps.append(Step(m.down, "down", below[i - 1].version if i > 0 else None))
     return result
@@ -120,12 +130,3 @@ def destructive(sql_text: str) -> list[tuple[str, str | None]]:
         found.extend((m.start(), m.group(1), col.group(1)) for col in DROP_COLUMN.finditer(m.group(2)))
     return [(table, column) for _, table, column in sorted(found, key=lambda f: f[0])]
 
-
-def refuse_transaction_control(name: str, sql_text: str) -> None:
-    """Each step runs in one transaction; a file that commits or rolls back itself could be half-applied."""
-    text = QUOTED.sub("''", DOLLAR_QUOTED.sub("$$", COMMENTS.sub(" ", sql_text)))
-    m = TRANSACTION_CONTROL.search(text)
-    if m:
-        raise MigrationError(f"{name} contains a top-level {m.group(1).upper()}: every migration runs in one "
-                             "transaction with its version row, so a file must not control transactions itself "
-                             "(remove BEGIN/COMMIT/ROLLBACK)")

@@ -13,6 +13,7 @@ from pulumi.dynamic import CheckResult, DiffResult, ReadResult, Resource
 
 from components import runtime_env
 from components.providers import migrations as mig
+from components.providers import sql_units
 from components.providers.base import StepProvider, normalize, public
 from components.rollout import sha256_text
 
@@ -20,6 +21,9 @@ TABLE_DDL = "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NU
 LOCK_SALT = 1486364155  # golang-migrate's advisory-lock salt: our lock excludes a concurrent `migrate` run too
 LOCK_WAIT_SECONDS = 60.0
 CHECK_ID = "check_id"  # which check computed a plan; the update that ran it keeps it in its outputs
+PROGRESS_DDL = ("CREATE SCHEMA IF NOT EXISTS rollback_control; CREATE TABLE IF NOT EXISTS "
+                "rollback_control.migration_progress (file text PRIMARY KEY, sha256 text NOT NULL, "
+                "from_version bigint NOT NULL, units_done int NOT NULL, at timestamptz NOT NULL DEFAULT now())")
 
 
 class DirtyDatabase(Exception):
@@ -96,6 +100,11 @@ def data_at_risk(conn: psycopg.Connection, files: dict[str, str], steps: list[mi
             for (file, rel, quoted), rows in zip(present, counts, strict=True) if rows]
 
 
+def units(files: dict[str, str], step: mig.Step) -> list[sql_units.Unit]:
+    """A step's file as execution units (see components.providers.sql_units)."""
+    return sql_units.split(step.file, files[step.file])
+
+
 def _acquire(conn: psycopg.Connection, key: int) -> None:
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
@@ -115,8 +124,10 @@ def describe(news: dict[str, Any]) -> dict[str, Any]:
             if dirty:
                 return {"from": current, "to": target, "refused": dirty_message(current)}
             p = mig.plan(mig.parse(list(files)), current, target)
-            return {**p.describe(), "data_loss": data_at_risk(conn, files, p.steps)}
-    except mig.MigrationError as err:
+            out = {**p.describe(), "data_loss": data_at_risk(conn, files, p.steps)}
+            marked = {s.file: m for s, m in ((s, sql_units.mode(units(files, s))) for s in p.steps) if m != "atomic"}
+            return {**out, "non_atomic": marked} if marked else out
+    except (mig.MigrationError, sql_units.UnitError) as err:
         return {"to": target, "refused": str(err)}
     except Exception as err:  # preview must not fail just because the database is unreachable
         return {"to": target, "unknown": type(err).__name__}
@@ -146,7 +157,7 @@ class SchemaVersionProvider(StepProvider):
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
-        """Lock, refuse if dirty/unrecorded/missing-down/data-loss, then run each step in its own transaction."""
+        """Lock, refuse if dirty/unrecorded/missing-down/data-loss, then run each step (see _step)."""
         files: dict[str, str] = news.get("sql") or {}
         target = int(news["target_version"])
         dsn = runtime_env.database_url()
@@ -160,15 +171,17 @@ class SchemaVersionProvider(StepProvider):
                     raise DirtyDatabase(dirty_message(current))
                 plan = mig.plan(mig.parse(list(files)), current, target)
                 verify_checksums(files, news.get("checksums") or {}, [s.file for s in plan.steps])
-                for step in plan.steps:
-                    mig.refuse_transaction_control(step.file, files[step.file])
+                try:
+                    split = [(step, units(files, step)) for step in plan.steps]
+                except sql_units.UnitError as err:
+                    raise mig.MigrationError(str(err)) from None
                 risks = data_at_risk(conn, files, plan.steps)
                 if risks and not news.get("allow_data_loss"):
                     raise mig.MigrationError("data-loss pre-check refused the migration: " + "; ".join(risks)
                                              + " (set allow_data_loss / rollback:allowDataLoss to proceed)")
                 applied: list[str] = []
-                for step in plan.steps:
-                    applied.append(self._step(conn, files, step, current))
+                for step, step_units in split:
+                    applied.append(self._step(conn, step, step_units, current, sha256_text(files[step.file])))
                     current = step.to
             finally:
                 try:
@@ -178,21 +191,42 @@ class SchemaVersionProvider(StepProvider):
         return {**news, "plan": plan.describe(), "version": target, "dirty": False, "applied": applied}
 
     @staticmethod
-    def _step(conn: psycopg.Connection, files: dict[str, str], step: mig.Step, before: int | None) -> str:
-        """One file and its version row in ONE transaction: a cut anywhere leaves the schema clean at `before`."""
+    def _step(conn: psycopg.Connection, step: mig.Step, step_units: list[sql_units.Unit], before: int | None,
+              sha: str) -> str:
+        """Run one file so that schema_migrations never lies and is never dirty.
+
+        An atomic file commits in ONE transaction with its version row: a cut anywhere leaves the schema clean at
+        `before`. A file that commits in parts (its own COMMITs, statements that cannot run in a transaction)
+        keeps the version at `before` until its last part: the parts done are recorded, in the transaction of
+        each part, in rollback_control.migration_progress, and a re-run continues after them.
+        """
+        atomic = sql_units.mode(step_units) == "atomic"
+        done = 0 if atomic else _progress(conn, step.file, sha, before)
         try:
-            with conn.transaction():
-                conn.execute(files[step.file])
-                set_version(conn, step.to, False)  # never dirty: the marker commits with the step or not at all
+            for i in range(done, len(step_units)):
+                unit, last = step_units[i], i == len(step_units) - 1
+                if not unit.transactional:
+                    conn.execute(unit.sql)
+                with conn.transaction():
+                    if unit.transactional and unit.sql:
+                        conn.execute(unit.sql)
+                    if last:
+                        set_version(conn, step.to, False)  # never dirty: the marker commits with the step
+                        if not atomic:
+                            conn.execute("DELETE FROM rollback_control.migration_progress WHERE file = %s",
+                                         (step.file,))
+                    else:
+                        _record_progress(conn, step.file, sha, before, i + 1)
+                done = i + 1
         except psycopg.OperationalError as err:  # connection cut / server gone: the server rolls the step back
             raise mig.MigrationError(
                 f"the database connection was lost during {step.file}: PostgreSQL rolled back its unfinished "
                 f"transaction, so the schema is clean at version {before} (or at {step.to} if the cut came after "
-                f"the commit); run `up` again, it reads the live version and continues: {str(err).strip()[:200]}"
-            ) from err
+                f"the commit){_parts(done, step_units)}; run `up` again, it reads the live version and continues: "
+                f"{str(err).strip()[:200]}") from err
         except Exception as err:
-            raise mig.MigrationError(f"{step.file} failed and was rolled back (schema still at {before}): {err}") \
-                from err
+            raise mig.MigrationError(f"{step.file} failed and was rolled back (schema still at {before}"
+                                     f"{_parts(done, step_units)}): {str(err).strip()}") from err
         return step.file
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -203,6 +237,30 @@ class SchemaVersionProvider(StepProvider):
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Destroying the stack never drops the schema."""
+
+
+def _parts(done: int, step_units: list[sql_units.Unit]) -> str:
+    """For a file that commits in parts: how many are in, and that a re-run continues after them."""
+    if sql_units.mode(step_units) == "atomic":
+        return ""
+    return (f"; {done} of its {len(step_units)} parts committed, recorded in rollback_control.migration_progress: "
+            f"a re-run continues with part {done + 1}")
+
+
+def _progress(conn: psycopg.Connection, file: str, sha: str, before: int | None) -> int:
+    """Parts of `file` already committed by an earlier, interrupted run from the same version (0 if none)."""
+    conn.execute(PROGRESS_DDL)
+    row = conn.execute("SELECT units_done FROM rollback_control.migration_progress WHERE file = %s AND sha256 = %s "
+                       "AND from_version = %s", (file, sha, -1 if before is None else before)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _record_progress(conn: psycopg.Connection, file: str, sha: str, before: int | None, done: int) -> None:
+    """Record that the first `done` parts of `file` committed (inside the transaction of the last of them)."""
+    conn.execute("INSERT INTO rollback_control.migration_progress (file, sha256, from_version, units_done) "
+                 "VALUES (%s, %s, %s, %s) ON CONFLICT (file) DO UPDATE SET sha256 = EXCLUDED.sha256, "
+                 "from_version = EXCLUDED.from_version, units_done = EXCLUDED.units_done, at = now()",
+                 (file, sha, -1 if before is None else before, done))
 
 
 class SchemaMigration(Resource, module="rollback", name="SchemaMigration"):

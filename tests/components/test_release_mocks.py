@@ -18,7 +18,7 @@ DYN = "pulumi-python:dynamic/rollback:"
 @pytest.fixture(scope="module")
 def target() -> ReleaseTarget:
     record = rollback_stacks.load("local")
-    return load_target(record.dir, record.resolve("v1.4.2"), record.versions)
+    return load_target(record, record.resolve("v1.4.2"))
 
 
 def build(args: ReleaseArgs) -> tuple[RecordingMonitor, Release]:
@@ -187,7 +187,7 @@ def test_unknown_component_is_refused(target):
 
 def test_rollout_ids_follow_what_changes(target):
     record = rollback_stacks.load("local")
-    v1 = load_target(record.dir, record.resolve("v1.3.0"), record.versions)
+    v1 = load_target(record, record.resolve("v1.3.0"))
     all_on = ["jobs", "snapshot", "schema", "dbobjects", "alias", "health"]
     assert v1.rollout_id(all_on) != target.rollout_id(all_on)
     assert v1.rollout_id(all_on) == v1.rollout_id(list(reversed(all_on)))

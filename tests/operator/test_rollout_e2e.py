@@ -240,10 +240,10 @@ def test_record_from_stack_captures_deployed_state(op, tmp_path):
 
     from rollback.engine import REPO_ROOT
 
-    root = tmp_path / "stacks"
+    root = tmp_path / "rollback_stacks"
     shutil.copytree(REPO_ROOT / "rollback_stacks" / "local", root / "local")
     shutil.copy(REPO_ROOT / "Pulumi.local.yaml", tmp_path / "Pulumi.local.yaml")
-    op.env["ROLLBACK_STACKS_ROOT"] = str(root)
+    op.env["ROLLBACK_PROJECT_DIR"] = str(tmp_path)
     try:
         proc = op.run("record", "local", "--label", "v1.4.3", "--from-stack", "--status", "known-good",
                       "--root", str(root))
@@ -253,7 +253,7 @@ def test_record_from_stack_captures_deployed_state(op, tmp_path):
         assert (new["label"], new["status"], new["deployment_id"], new["schema_version"]) == \
             ("v1.4.3", "known-good", "dpl_v142", 3)
     finally:
-        del op.env["ROLLBACK_STACKS_ROOT"]
+        del op.env["ROLLBACK_PROJECT_DIR"]
 
 
 def test_partial_rollback_of_jobs_changes_only_the_flags(sandbox, tmp_path):

@@ -55,10 +55,12 @@ def test_examples_satisfy_the_json_schema_editors_use(path: Path) -> None:
 def test_fingerprint_is_over_up_migration_hashes_in_order() -> None:
     rec = rollback_stacks.load("local")
     db = rec.versions[1].database
-    ups = [sums.sha256_file(rec.file(f"migrations/{n}")) for n in sorted(db.migrations) if n.endswith(".up.sql")]
+    ups = [(int(n.split("_")[0]), sums.sha256_file(rec.file(f"migrations/{n}"))) for n in sorted(db.migrations)
+           if n.endswith(".up.sql")]
     assert rollback_stacks.fingerprint(ups) == db.schema_fingerprint
     assert rollback_stacks.fingerprint(ups[:1]) == rec.versions[0].database.schema_fingerprint
     assert rollback_stacks.fingerprint(reversed(ups)) != db.schema_fingerprint
+    assert rollback_stacks.fingerprint([(v * 10, h) for v, h in ups]) != db.schema_fingerprint  # numbers count
 
 
 @pytest.mark.parametrize("rel", ["/etc/passwd", "../../etc/passwd", "functions/../../prod/rollback.sum", "", "a\\b"])

@@ -67,8 +67,8 @@ def apply_version(conn: psycopg.Connection, v: Version) -> None:
             conn.execute(f"ALTER TABLE public.{trig.table} {'ENABLE' if trig.enabled else 'DISABLE'} TRIGGER {name}")
     applied = sorted(row[0] for row in conn.execute("SELECT version FROM schema_migrations"))
     assert applied == [v.database.schema_version]
-    ups = [rollback_stacks.sums.sha256_file(REC.file(f"migrations/{n}")) for n in sorted(v.database.migrations)
-           if n.endswith(".up.sql")]
+    ups = [(int(n.split("_")[0]), rollback_stacks.sums.sha256_file(REC.file(f"migrations/{n}")))
+           for n in sorted(v.database.migrations) if n.endswith(".up.sql")]
     assert rollback_stacks.fingerprint(ups) == v.database.schema_fingerprint
     for check in v.health.sql:
         value = conn.execute(check.query).fetchone()[0]
