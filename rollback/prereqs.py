@@ -5,9 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from rollback.engine import find_engine_dir
+from rollback.engine import cache_root, find_engine_dir
 from rollback.errors import RollbackError
 from rollback.sandbox.postgres import bindir
+
+
+MIGRATE_VERSION = "v4.19.1"  # tools/golang-migrate/go.mod
 
 
 def main() -> int:
@@ -15,6 +18,10 @@ def main() -> int:
     try:
         engine = find_engine_dir() / "pulumi"
         pg = bindir()
+        migrate = cache_root() / "golang-migrate" / MIGRATE_VERSION / "bin" / "migrate"
+        if not migrate.is_file():
+            raise RollbackError(f"golang-migrate's CLI (the tests' oracle) is not built in {migrate.parent}: "
+                                "run `make migrate-cli` (needs Go)")
     except RollbackError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -24,6 +31,7 @@ def main() -> int:
                                 check=False).stdout.strip()
     print(f"pulumi version: {version} ({engine})")
     print(f"postgresql: {pg_version} ({pg})")
+    print(f"golang-migrate: {MIGRATE_VERSION} ({migrate})")
     return 0
 
 

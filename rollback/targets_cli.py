@@ -53,7 +53,7 @@ def init(stack: str = Stack,
     written = stacks.write_settings(stack, settings, root.parent)
     how = "copied into the stack" if made.copied else "referenced where it is"
     typer.echo(f"created {root.name}/{stack}/ (no versions yet, an empty rollback.sum)")
-    typer.echo(f"migrations: {made.migrations_dir}/ ({len(made.versions)} versions, {how})")
+    typer.echo(f"migrations: {made.migrations_dir}/ ({len(made.versions)} version(s), {how})")
     if written is not None:
         typer.echo(f"created {written.name} with the rollback:* settings (target last-good, components "
                    f"{', '.join(settings['components'])}); set rollback:allowedDomains and rollback:vercelProject "
@@ -141,8 +141,9 @@ def validate(dir_: Path | None = typer.Argument(None, help="A stacks directory o
     root = dir_ or store.default_root()
     if not root.is_dir():
         _refuse(f"{root}: got no such directory; expected a stacks directory; fix: pass an existing directory")
-    names = [root.name] if (root / "versions").is_dir() else store.stacks(root)
-    root = root.parent if (root / "versions").is_dir() else root
+    single = store.is_stack(root)
+    names = [root.name] if single else store.stacks(root)
+    root = root.parent if single else root
     if not names:
         _refuse(f"{root}: got no stacks; expected <stack>/versions/ directories; fix: pass the rollback_stacks dir")
     failed = 0

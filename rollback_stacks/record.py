@@ -75,6 +75,8 @@ def _base(rec: store.StackRecord, cap: Capture) -> dict[str, Any]:
     data = copy.deepcopy(rec.documents[base].data)
     for key in ("version", "git_sha", "promoted_from", "status_history"):
         data.pop(key, None)
+    for key, section in _sections(rec, cap).items():
+        data.setdefault(key, section)
     if isinstance(data.get("snapshot"), dict):
         data["snapshot"]["reference"] = None
     return data
@@ -87,8 +89,8 @@ def _setting(rec: store.StackRecord, key: str, what: str, fix: str) -> Any:
     return value
 
 
-def _first(rec: store.StackRecord, cap: Capture) -> dict[str, Any]:
-    """The first version of a new stack, from what was captured and the stack's settings."""
+def _sections(rec: store.StackRecord, cap: Capture) -> dict[str, Any]:
+    """The sections what was captured needs, built from the stack's settings (a new stack, or one gaining them)."""
     data: dict[str, Any] = {}
     if cap.schema_version is not None:
         mdir = _setting(rec, "migrationsDir", "the migrations directory (relative to the repository)",
@@ -101,8 +103,14 @@ def _first(rec: store.StackRecord, cap: Capture) -> dict[str, Any]:
         domains = _setting(rec, "allowedDomains", "the alias domains the stack moves", fix)
         project = _setting(rec, "vercelProject", "the Vercel project of the deployments", fix)
         data["app"] = {"project": project, "domains": list(domains), "deployment_id": cap.deployment_id}
-    if cap.flags or "jobs" in (rec.settings.get("rollback:components") or ()):
+    if cap.flags:
         data["jobs"] = {"backend": "postgres", "flags": {}}
+    return data
+
+
+def _first(rec: store.StackRecord, cap: Capture) -> dict[str, Any]:
+    """The first version of a new stack, from what was captured and the stack's settings."""
+    data = _sections(rec, cap)
     if not data:
         raise TargetError(problem("record", rec.name, "something to record for a new stack",
                                   "pass --schema-version N, --deployment-id, --flag NAME=VALUE or --from-live "
@@ -151,6 +159,7 @@ def ordered(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_version(scratch: Path, data: dict[str, Any]) -> None:
+    (scratch / "versions").mkdir(exist_ok=True)  # a new stack has no versions/ yet
     (scratch / "versions" / f"{data['version']:04d}.yaml").write_text(docs.dump_version(ordered(data)),
                                                                      encoding="utf-8")
 

@@ -54,11 +54,20 @@ class StackRecord:
 
     def resolve(self, ref: str, *, deployed: int | None = None, allow_candidate: bool = False) -> Version:
         """The target a ref selects (see rollback_stacks.refs.resolve)."""
+        self._require_versions(ref)
         return refs.resolve(self.versions, ref, deployed=deployed, allow_candidate=allow_candidate)
 
     def find(self, ref: str) -> Version:
         """The version a number, label or last-good names, whatever its status."""
+        self._require_versions(ref)
         return refs.find(self.versions, ref)
+
+    def _require_versions(self, ref: str) -> None:
+        if not self.versions:
+            raise TargetError(problem(self.shown("versions"), "", f"a recorded version for ref {ref!r}",
+                                      f"record the first one: rollback record {self.name} --label LABEL "
+                                      "--schema-version N --status known-good (or --from-live)",
+                                      got="no versions yet (a new stack)"))
 
     def file(self, rel: str) -> Path:
         """A path inside the stack directory, refusing absolute paths, .. and symlinks leading out."""

@@ -102,11 +102,13 @@ def schema_dump(dsn: str, env: Mapping[str, str]) -> str:
     """pg_dump --schema-only --no-owner of the database, without comment, blank-run and \\restrict lines.
 
     `env` is the sandbox's (`sandbox.env()`): PG_BINDIR locates pg_dump; the password is the DSN's
-    (or env's PGPASSWORD). The `schema_migrations` table's DDL is kept: both tools create the same one.
+    (or env's PGPASSWORD). The `schema_migrations` table's DDL is kept: both tools create the same one. Our runner's
+    bookkeeping schema `rollback_control` (progress of files that commit in parts) is left out.
     """
     password = env.get("PGPASSWORD") or unquote(urlsplit(dsn).password or "")
     run_env = {"PATH": "/usr/bin:/bin", "PGPASSWORD": password, "PGCONNECT_TIMEOUT": "10"}
-    proc = subprocess.run([f"{env['PG_BINDIR']}/pg_dump", "--schema-only", "--no-owner", "-d", dsn],
+    proc = subprocess.run([f"{env['PG_BINDIR']}/pg_dump", "--schema-only", "--no-owner",
+                           "--exclude-schema=rollback_control", "-d", dsn],
                           env=run_env, capture_output=True, text=True, check=False, timeout=120)
     if proc.returncode != 0:
         raise RuntimeError(f"pg_dump failed (exit {proc.returncode}): {proc.stderr.strip()}")

@@ -58,7 +58,6 @@ def outside_transaction(stmt: ast.Node) -> bool:
 
 def split(name: str, sql: str) -> list[Unit]:
     """The file's units in order; a file PostgreSQL's parser rejects is one unit (the server reports the error)."""
-    data = sql.encode()
     try:
         raw = parser.parse_sql(sql)
     except parser.ParseError:
@@ -74,8 +73,8 @@ def split(name: str, sql: str) -> list[Unit]:
 
     for item in raw:
         stmt = item.stmt
-        start = item.stmt_location or 0
-        text = data[start:start + item.stmt_len if item.stmt_len else len(data)].decode().strip()
+        start = item.stmt_location or 0  # pglast gives character offsets; a length of 0 means "to the end"
+        text = sql[start:start + item.stmt_len if item.stmt_len else len(sql)].strip()
         if isinstance(stmt, ast.TransactionStmt):
             kind = stmt.kind
             if kind in _BEGIN:

@@ -147,3 +147,52 @@ def test_refresh_after_an_update_finds_no_drift_until_the_database_moves(db, mig
     with psycopg.connect(db) as conn:
         conn.execute("UPDATE schema_migrations SET version = 2, dirty = true")
     assert p.diff("schema", p.read("schema", outs).outs, checked).changes is True
+
+
+def test_a_file_that_commits_in_parts_keeps_the_version_truthful_and_resumes(db):
+    files = {"1_base.up.sql": "CREATE TABLE base (x int);", "1_base.down.sql": "DROP TABLE base;",
+             "2_parts.up.sql": "BEGIN; CREATE TABLE part_one (x int); COMMIT;\n"
+                               "CREATE INDEX CONCURRENTLY part_two_x ON part_two (x);",
+             "2_parts.down.sql": "DROP INDEX CONCURRENTLY part_two_x; DROP TABLE part_one;"}
+    p = SchemaVersionProvider()
+    checked = p.check({}, props(files, 2)).inputs
+    assert checked["plan"]["non_atomic"] == {"2_parts.up.sql": "outside-transaction"}
+    with pytest.raises(StepFailed, match=r'relation "part_two" does not exist') as err:
+        p.create(checked)
+    assert "1 of its 2 parts committed" in str(err.value) and "continues with part 2" in str(err.value)
+    assert version_row(db) == (1, False)  # never dirty, never claiming 2
+    assert "part_one" in tables(db)
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT units_done FROM rollback_control.migration_progress").fetchone() == (1,)
+        conn.execute("CREATE TABLE part_two (x int)")
+    created = p.create(p.check({}, props(files, 2)).inputs)  # part 1 (CREATE TABLE part_one) is not run again
+    assert created.outs["version"] == 2 and version_row(db) == (2, False)
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM rollback_control.migration_progress").fetchone() == (0,)
+        assert conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = 'part_two_x'::regclass").fetchone()[0]
+    down = p.update("schema", created.outs, p.check(created.outs, props(files, 1)).inputs)
+    assert down.outs["version"] == 1 and "part_one" not in tables(db)
+
+
+def test_files_with_their_own_transaction_blocks_run_atomically_with_their_version_row(db):
+    files = {"10_wrapped.up.sql": "begin;\nCREATE TABLE w (x int);\nINSERT INTO w VALUES (1);\ncommit;\n",
+             "10_wrapped.down.sql": "BEGIN TRANSACTION; DROP TABLE w; END;",
+             "20_bad.up.sql": "BEGIN; CREATE TABLE w2 (x int); INSERT INTO w2 VALUES ('x'); COMMIT;",
+             "20_bad.down.sql": "DROP TABLE w2;"}
+    p = SchemaVersionProvider()
+    checked = p.check({}, props(files, 10)).inputs
+    assert "non_atomic" not in checked["plan"]
+    outs = p.create(checked).outs
+    assert version_row(db) == (10, False)
+    with pytest.raises(StepFailed, match="invalid input syntax for type integer"):
+        p.update("schema", outs, p.check(outs, props(files, 20)).inputs)
+    assert version_row(db) == (10, False) and "w2" not in tables(db)  # the whole block rolled back with its row
+
+
+def test_a_rollback_or_an_unclosed_begin_is_refused_before_anything_runs(db):
+    for body, what in (("BEGIN; CREATE TABLE r (x int); ROLLBACK;", "top-level ROLLBACK"),
+                       ("BEGIN; CREATE TABLE r (x int);", "never commits")):
+        files = {"1_r.up.sql": body, "1_r.down.sql": "DROP TABLE r;"}
+        with pytest.raises(StepFailed, match=what):
+            SchemaVersionProvider().create(SchemaVersionProvider().check({}, props(files, 1)).inputs)
+        assert "r" not in tables(db)
