@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import os
 import subprocess
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,8 +76,7 @@ def _base(rec: store.StackRecord, cap: Capture) -> dict[str, Any]:
     data = copy.deepcopy(rec.documents[base].data)
     for key in ("version", "git_sha", "promoted_from", "status_history"):
         data.pop(key, None)
-    for key, section in _sections(rec, cap).items():
-        data.setdefault(key, section)
+    data.update(_sections(rec, cap, have=data))
     if isinstance(data.get("snapshot"), dict):
         data["snapshot"]["reference"] = None
     return data
@@ -89,21 +89,21 @@ def _setting(rec: store.StackRecord, key: str, what: str, fix: str) -> Any:
     return value
 
 
-def _sections(rec: store.StackRecord, cap: Capture) -> dict[str, Any]:
-    """The sections what was captured needs, built from the stack's settings (a new stack, or one gaining them)."""
+def _sections(rec: store.StackRecord, cap: Capture, have: Collection[str] = ()) -> dict[str, Any]:
+    """The sections what was captured needs and `have` lacks, built from the stack's settings."""
     data: dict[str, Any] = {}
-    if cap.schema_version is not None:
+    if cap.schema_version is not None and "database" not in have:
         mdir = _setting(rec, "migrationsDir", "the migrations directory (relative to the repository)",
                         f"run `rollback init {rec.name} --migrations-dir DIR` or add the setting")
         rel = os.path.relpath(rec.repository / str(mdir), rec.dir).replace(os.sep, "/")
         data["database"] = {"migrations_dir": rel, "schema_version": cap.schema_version,
                             "schema_fingerprint": _PLACEHOLDER}
-    if cap.deployment_id is not None:
+    if cap.deployment_id is not None and "app" not in have:
         fix = f"add it to Pulumi.{rec.name}.yaml (see README: Adopting an existing application)"
         domains = _setting(rec, "allowedDomains", "the alias domains the stack moves", fix)
         project = _setting(rec, "vercelProject", "the Vercel project of the deployments", fix)
         data["app"] = {"project": project, "domains": list(domains), "deployment_id": cap.deployment_id}
-    if cap.flags:
+    if cap.flags and "jobs" not in have:
         data["jobs"] = {"backend": "postgres", "flags": {}}
     return data
 
