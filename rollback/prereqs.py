@@ -9,7 +9,6 @@ from rollback.engine import cache_root, find_engine_dir
 from rollback.errors import RollbackError
 from rollback.sandbox.postgres import bindir
 
-
 MIGRATE_VERSION = "v4.19.1"  # tools/golang-migrate/go.mod
 
 
