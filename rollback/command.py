@@ -15,6 +15,7 @@ from rollback.plan import Plan, drift_from_events, step_from_event, steps_from_e
 if TYPE_CHECKING:
     from pulumi import automation as auto
 
+    from rollback.engine import StepError
     from rollback.report import Report
     from rollback_stacks.model import Version
     from rollback_stacks.store import StackRecord
@@ -100,6 +101,9 @@ def status(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
 
     env = dict(env if env is not None else os.environ)
     record = rollback_stacks.load(stack)
+    if not record.versions:  # a new stack (`rollback init`): nothing recorded, so nothing was ever applied
+        return {"stack": stack, "deployed": None, "last_good": None, "drift": [], "pending_operations": [],
+                "rollout_in_progress": None, "last_update": None, "jobs_frozen": None}
     last_good = record.resolve("last-good")
     st = open_release_stack(stack, target=str(last_good.version), env=env)
     deployed = {k: v.value for k, v in st.outputs().items()}
@@ -153,6 +157,7 @@ class ApplyResult:
     report_dir: Path | None
     succeeded: bool
     error: str | None = None
+    failed_step: str | None = None  # `name (Component)` of the step whose own message `error` carries
 
 
 def apply(stack_name: str, ref: str, *, confirm: Callable[[Plan], bool], reason: str | None,
@@ -163,6 +168,7 @@ def apply(stack_name: str, ref: str, *, confirm: Callable[[Plan], bool], reason:
     written report. Resolving under the lock sees the state the previous rollout left (repaired if it was killed)."""
     import rollback_stacks
     from rollback.lock import recover_interrupted, rollout_lock
+    from rollback.redact import Redactor
     from rollback.report import ReportRecorder, Target, Who, write_notification, write_report
     from rollback.stacks import backend_url, open_release_stack
 
@@ -187,25 +193,28 @@ def apply(stack_name: str, ref: str, *, confirm: Callable[[Plan], bool], reason:
         write_notification(rec.report, report_dir)
         tracker = _StepTracker(rec, on_step)
         error: str | None = None
+        failed: StepError | None = None
         try:
             result = stack.up(on_event=tracker.on_event)
             outputs = {k: v.value for k, v in result.outputs.items()}
             if outputs.get("snapshot_reference"):
                 rec.snapshot("snapshot", str(outputs["snapshot_reference"]))
-        except Exception as err:  # the engine's failure: summarised, recorded, re-raised as a user error
-            error = _engine_error(err, tracker.diagnostics)
+        except Exception as err:  # the engine's failure: the failed step's own message, or the engine's summary
+            failed = tracker.failure(str(err))
+            error = Redactor(env=rollout.env).text(str(failed) if failed else _engine_error(err, tracker.diagnostics))
         report = rec.finish("failed" if error else "succeeded", error=error)
         files = write_report(report, report_dir)
-        return ApplyResult(rollout, the_plan, report, files.directory, error is None, error)
+        return ApplyResult(rollout, the_plan, report, files.directory, error is None, error,
+                           f"{failed.name} ({failed.component})" if failed else None)
 
 
 class _StepTracker:
-    """Turns engine events into timed report steps and progress callbacks."""
+    """Turns engine events into timed report steps (a failed one with its own message) and progress callbacks."""
 
     def __init__(self, rec: Any, on_step: Callable[[str, Any], None] | None) -> None:
         self.rec, self.on_step = rec, on_step
         self.open: dict[str, Any] = {}
-        self.diagnostics: list[str] = []
+        self.diagnostics: list[tuple[str | None, str]] = []  # (urn, message) of each error diagnostic
 
     def on_event(self, event: Any) -> None:
         if event.resource_pre_event is not None:
@@ -231,18 +240,38 @@ class _StepTracker:
                 self.rec.end_step(self.open[urn], "failed")
                 self._emit("failed", self.open[urn])
         elif event.diagnostic_event is not None and event.diagnostic_event.severity == "error":
-            self.diagnostics.append(event.diagnostic_event.message.strip())
+            diag = event.diagnostic_event
+            self.diagnostics.append((diag.urn or None, diag.message.strip()))
+            if diag.urn in self.open and self.open[diag.urn].error is None:
+                from rollback.engine import provider_message
+
+                self.open[diag.urn].error = provider_message(diag.message) or None
+
+    def failure(self, diagnostics_text: str) -> StepError | None:
+        """The failed step with its own message (recorded on its report step), None for a failure of no step."""
+        from dataclasses import replace
+
+        from rollback.engine import step_error
+
+        failed = step_error(self.diagnostics, diagnostics_text)
+        step = next((s for s in reversed(self.rec.report.steps) if failed and s.name == failed.name), None)
+        if failed is None or step is None:
+            return failed
+        step.error = step.error or failed.message
+        return replace(failed, component=step.component or failed.component)
 
     def _emit(self, what: str, step: Any) -> None:
         if self.on_step is not None:
             self.on_step(what, step)
 
 
-def _engine_error(err: Exception, diagnostics: list[str]) -> str:
-    """The engine's own error lines (not the CLI's stack of wrappers)."""
+def _engine_error(err: Exception, diagnostics: list[tuple[str | None, str]]) -> str:
+    """The engine's own error lines (not the CLI's stack of wrappers), for a failure no step reported."""
     from rollback.engine import summarize_engine_error
 
-    return summarize_engine_error("Diagnostics:\n" + "\n".join(diagnostics) if diagnostics else str(err))
+    if diagnostics:
+        return summarize_engine_error("Diagnostics:\n" + "\n".join(f"    error: {m}" for _, m in diagnostics))
+    return summarize_engine_error(str(err))
 
 
 def is_tty() -> bool:
@@ -289,7 +318,7 @@ def rehearse(stack: str, ref: str, *, env: Mapping[str, str] | None = None) -> d
     from components.program import pulumi_program
     from components.providers.snapshot import restore_snapshot
     from rollback.workspace import open_stack
-    from rollback_stacks.consistency import up_hashes
+    from rollback_stacks.consistency import migration_version, up_hashes
 
     rollout = resolve(stack, ref, env=env)
     reference = rollout.deployed.get("snapshot_reference")
@@ -316,7 +345,7 @@ def rehearse(stack: str, ref: str, *, env: Mapping[str, str] | None = None) -> d
                            env={**rollout.env, "DATABASE_URL": dsn}, config=config).up()
         with psycopg.connect(dsns["restored"]) as conn:
             live = int(conn.execute("SELECT version FROM schema_migrations").fetchone()[0])
-        applied = {k: v for k, v in db.migrations.items() if int(k[:4]) <= live}
+        applied = {k: v for k, v in db.migrations.items() if (migration_version(k) or 0) <= live}
         dumps = {kind: _schema_dump(dsn, rollout.env) for kind, dsn in dsns.items()}
     finally:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
@@ -371,3 +400,48 @@ def capture(stack: str, *, require_healthy: bool, env: Mapping[str, str] | None 
     return {"version": base.version, "git_sha": base.git_sha, "snapshot_reference": outputs.get("snapshot_reference"),
             "deployment_id": outputs.get("deployment_id"), "schema_version": outputs.get("schema_version"),
             "stack_version": len([h for h in st.history() if h.kind == "update"]) or None}
+
+
+def capture_live(stack: str, *, root: Path | None = None) -> dict[str, Any]:
+    """The running system of a stack never applied, for `rollback record --from-live`: the schema version from
+    schema_migrations ($DATABASE_URL), the one deployment the stack's alias domains point at (Vercel API), and
+    the postgres jobs backend's flags."""
+    import httpx
+    import psycopg
+
+    from components import runtime_env
+    from components.providers.schema import dirty_message, read_version
+    from rollback.redact import redact
+    from rollback.stacks import stack_settings
+
+    settings = stack_settings(stack, root.parent if root else None)
+    if not os.environ.get("DATABASE_URL"):
+        raise RollbackError("--from-live: DATABASE_URL is not set: point it at the stack's database")
+    try:
+        with psycopg.connect(runtime_env.database_url(), connect_timeout=10) as conn:
+            version, dirty = read_version(conn)
+            has_flags = conn.execute("SELECT to_regclass('rollback_control.flags')").fetchone()[0] is not None
+            flags = dict(conn.execute("SELECT name, value FROM rollback_control.flags ORDER BY name").fetchall()) \
+                if has_flags else {}
+    except psycopg.Error as err:
+        raise RollbackError(f"--from-live: cannot read the database at $DATABASE_URL: "
+                            f"{redact(str(err).strip())[:300]}") from None
+    if dirty:
+        raise RollbackError(f"--from-live: not recording a half-applied schema: {dirty_message(version)}")
+    deployments: dict[str, str | None] = {}
+    domains = settings.get("allowedDomains") or []
+    if domains:
+        base, headers = runtime_env.vercel_api()
+        with httpx.Client(base_url=base, headers=headers, timeout=15) as client:
+            for domain in domains:
+                resp = client.get(f"/v4/aliases/{domain}")
+                if resp.status_code not in (200, 404):
+                    raise RollbackError(f"--from-live: GET /v4/aliases/{domain} answered HTTP {resp.status_code}")
+                deployments[domain] = resp.json().get("deploymentId") if resp.status_code == 200 else None
+    found = {d for d in deployments.values() if d}
+    if len(found) > 1 or (found and None in deployments.values()):
+        shown = ", ".join(f"{k} → {v or 'nothing'}" for k, v in deployments.items())
+        raise RollbackError(f"--from-live: the alias domains of Pulumi.{stack}.yaml (rollback:allowedDomains) "
+                            f"point at different deployments ({shown}); a version has one: point them at one "
+                            "deployment, or pass --deployment-id")
+    return {"schema_version": version or 0, "deployment_id": found.pop() if found else None, "flags": flags}

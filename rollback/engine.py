@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -86,6 +87,9 @@ _MESSAGE = re.compile(r"^\s*(?:error:\s*)?(?:[A-Za-z_][\w.]*(?:Error|Exception|R
 
 def summarize_engine_error(text: str) -> str:
     """The engine's meaningful error lines (program or provider messages), without stacks and boilerplate."""
+    provided = list(dict.fromkeys(e.message for e in diagnostics_from_text(text) if e.message))
+    if provided:  # resources' own messages, each on one line
+        return "\n".join(provided)
     body = text.split("Diagnostics:", 1)[-1]
     found: list[str] = []
     for line in body.splitlines():
@@ -104,3 +108,73 @@ def summarize_engine_error(text: str) -> str:
                  "`.pulumi/stacks/<project>/<stack>.json.attrs` in a file:// backend; the next `rollback apply` "
                  "removes it under its rollout lock)")
     return last
+
+
+MESSAGE_LIMIT = 600
+STACK_TYPE = "pulumi:pulumi:Stack"
+# what sits in front of a dynamic provider's exception text: the CLI's severity, the engine's gRPC status
+# (provider crashes, older engines) and grpcio's wrapper for an exception raised in a handler
+_WRAPPER = re.compile(r"^(?:error:\s*|rpc error: code = \w+ desc = |Exception calling application:\s*)")
+_CARET = re.compile(r"^\s*\^\s*$")  # PostgreSQL's pointer under a `LINE n:` excerpt: meaningless once joined
+_DIAG_HEAD = re.compile(r"^  (?P<type>\S+) \((?P<name>[^)]*)\):$")
+_DIAG_BODY = re.compile(r"^    (?:(?P<severity>error|warning|info): )?(?P<text>.*)$")
+
+
+@dataclass(frozen=True)
+class StepError:
+    """A step's own failure message, as the engine reported it for its resource."""
+
+    name: str
+    component: str
+    message: str
+
+    @classmethod
+    def from_urn(cls, urn: str, message: str) -> StepError:
+        """From a diagnostic event's urn (`urn:pulumi:<stack>::<project>::<type chain>::<name>`) and text."""
+        from rollback.plan import component_of
+
+        chain, name = urn.split("::")[2], urn.rsplit("::", 1)[-1]
+        return cls(name, component_of(urn) or chain.rsplit(":", 1)[-1], provider_message(message))
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.component}): {self.message}"
+
+
+def provider_message(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """A provider's error text on one line: engine and gRPC wrappers removed, lines joined, cut at limit."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip() and not _CARET.match(line)]
+    msg = " ".join(lines)
+    while (stripped := _WRAPPER.sub("", msg, count=1)) != msg:
+        msg = stripped
+    return msg if len(msg) <= limit else msg[:limit - 1].rstrip() + "…"
+
+
+def step_error(diagnostics: list[tuple[str | None, str]], text: str = "") -> StepError | None:
+    """The first resource (not the stack) that failed with its own message: from the engine's error diagnostic
+    events ((urn, message) pairs) or else from the `Diagnostics:` section of the CLI's output (text)."""
+    for urn, message in diagnostics:
+        if urn and urn.count("::") >= 3 and urn.split("::")[2].rsplit("$", 1)[-1] != STACK_TYPE \
+                and provider_message(message):
+            return StepError.from_urn(urn, message)
+    return next((found for found in diagnostics_from_text(text) if found.message), None)
+
+
+def diagnostics_from_text(text: str) -> list[StepError]:
+    """The resources' error entries of the CLI's `Diagnostics:` section (`  <type> (<name>):`, indented lines);
+    the component is the resource's type there (the section names no parent)."""
+    if "Diagnostics:" not in text:
+        return []
+    entries: list[tuple[str, str, str, list[str]]] = []
+    head: re.Match[str] | None = None
+    for line in text.split("Diagnostics:", 1)[1].splitlines():
+        if line.strip() and not line.startswith(" "):
+            break  # the next section (Outputs:, Resources:)
+        if new := _DIAG_HEAD.match(line):
+            head = new
+        elif head is not None and (body := _DIAG_BODY.match(line)):
+            if body["severity"]:
+                entries.append((head["type"], head["name"], body["severity"], [body["text"]]))
+            elif entries:
+                entries[-1][3].append(body["text"])
+    return [StepError(n, t.rsplit(":", 1)[-1], provider_message("\n".join(lines)))
+            for t, n, sev, lines in entries if sev == "error" and t != STACK_TYPE]

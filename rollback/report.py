@@ -88,6 +88,7 @@ class Step(Model):
     started_at: datetime
     ended_at: datetime | None = None
     detail: str = ""
+    error: str | None = Field(None, description="a failed step's own message (the provider's error)")
 
     @computed_field
     @property
@@ -185,6 +186,7 @@ class ReportRecorder:
             yield step
         except BaseException as err:
             self.end_step(step, "failed", detail=step.detail or str(err))
+            step.error = step.error or str(err)
             raise
         if step.ended_at is None:
             self.end_step(step, "skipped" if step.status == "skipped" else "succeeded")
@@ -251,7 +253,12 @@ def render_markdown(report: Report) -> str:
     out = [f"# Rollback report: {report.stack} → {t.to_version or t.ref} ({report.outcome})", "",
            "| | |", "|---|---|", *(f"| {k} | {_cell(v)} |" for k, v in rows), ""]
     if report.error:
-        out += ["## Error", "", f"```\n{report.error}\n```", ""]
+        out += ["## Error", ""]
+        failed = [s for s in report.steps if s.status == "failed" and s.error]
+        for s in failed:
+            out += [f"Step **{_cell(s.name)}** ({_cell(s.component)}) failed:", "", f"```\n{s.error}\n```", ""]
+        if not failed:  # a failure of no step (the program, the engine): its summary
+            out += [f"```\n{report.error}\n```", ""]
     out += ["## Timeline", "", "| # | Step | Component | From → To | Status | Start | End | Duration |",
             "|---|---|---|---|---|---|---|---|"]
     for i, s in enumerate(report.steps, 1):

@@ -65,7 +65,9 @@ def register(app: typer.Typer) -> None:
         con.print(f"[bold]stack {stack}[/bold]")
         con.print(f"  deployed      {dep.get('label', 'nothing')} (version {dep.get('version', '—')}), "
                   f"deployment {dep.get('deployment_id', '—')}, schema {dep.get('schema_version', '—')}")
-        con.print(f"  last-good     {info['last_good']['label']} (version {info['last_good']['version']})")
+        good = info["last_good"]
+        con.print(f"  last-good     {good['label']} (version {good['version']})" if good else
+                  f"  last-good     none: no versions recorded yet (rollback record {stack} --label …)")
         con.print(f"  drift         {escape(', '.join(info['drift'])) or 'none'}")
         con.print(f"  rollout       {info['rollout_in_progress'] or 'none in progress'}")
         last = info["last_update"]
@@ -183,5 +185,7 @@ def register(app: typer.Typer) -> None:
             return
         con.print(f"report: {result.report_dir}")
         if not result.succeeded:
+            if result.failed_step:  # the error is `step (Component): its own message`
+                raise RollbackError(f"apply of {label} to {stack} failed at step {result.error}")
             raise RollbackError(f"apply of {label} to {stack} failed: {result.error}")
         con.print(f"[green]applied {label} to {stack}[/green] in {result.report.duration_s:.1f}s")
