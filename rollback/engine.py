@@ -28,13 +28,24 @@ def cache_root() -> Path:
     return Path(os.environ.get("ROLLBACK_CACHE", Path.home() / ".cache" / "rollback-as-code"))
 
 
+def go_mod_version(go_mod: Path, module: str) -> str:
+    """The version (`vX.Y.Z`) a go.mod of ours requires of a module."""
+    for line in go_mod.read_text().splitlines():
+        parts = line.split()
+        if parts[:1] == [module]:
+            return parts[1]
+    raise RollbackError(f"{go_mod}: no {module} requirement")
+
+
 def engine_version() -> str:
     """The pinned engine version (`vX.Y.Z`): the pkg/v3 requirement of tools/pulumi-engine/go.mod."""
-    for line in ENGINE_GO_MOD.read_text().splitlines():
-        parts = line.split()
-        if parts[:1] == ["github.com/pulumi/pulumi/pkg/v3"]:
-            return parts[1]
-    raise RollbackError(f"{ENGINE_GO_MOD}: no github.com/pulumi/pulumi/pkg/v3 requirement")
+    return go_mod_version(ENGINE_GO_MOD, "github.com/pulumi/pulumi/pkg/v3")
+
+
+def migrate_cli() -> Path:
+    """Where `make migrate-cli` puts golang-migrate's CLI (the tests' oracle) for its pinned version."""
+    version = go_mod_version(REPO_ROOT / "tools" / "golang-migrate" / "go.mod", "github.com/golang-migrate/migrate/v4")
+    return cache_root() / "golang-migrate" / version / "bin" / "migrate"
 
 
 def cached_engine_dir() -> Path:

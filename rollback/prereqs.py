@@ -5,11 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from rollback.engine import cache_root, find_engine_dir
+from rollback.engine import find_engine_dir, migrate_cli
 from rollback.errors import RollbackError
 from rollback.sandbox.postgres import bindir
-
-MIGRATE_VERSION = "v4.19.1"  # tools/golang-migrate/go.mod
 
 
 def main() -> int:
@@ -17,7 +15,7 @@ def main() -> int:
     try:
         engine = find_engine_dir() / "pulumi"
         pg = bindir()
-        migrate = cache_root() / "golang-migrate" / MIGRATE_VERSION / "bin" / "migrate"
+        migrate = migrate_cli()
         if not migrate.is_file():
             raise RollbackError(f"golang-migrate's CLI (the tests' oracle) is not built in {migrate.parent}: "
                                 "run `make migrate-cli` (needs Go)")
@@ -30,7 +28,7 @@ def main() -> int:
                                 check=False).stdout.strip()
     print(f"pulumi version: {version} ({engine})")
     print(f"postgresql: {pg_version} ({pg})")
-    print(f"golang-migrate: {MIGRATE_VERSION} ({migrate})")
+    print(f"golang-migrate: {migrate.parent.parent.name} ({migrate})")
     return 0
 
 

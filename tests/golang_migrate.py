@@ -15,10 +15,9 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import pytest
 
-from rollback.engine import cache_root
+from rollback.engine import migrate_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-GO_MOD = REPO_ROOT / "tools" / "golang-migrate" / "go.mod"
 CORPUS = Path(__file__).resolve().parent / "corpus" / "migrations"
 VERSION_LINE = re.compile(r"^(\d+)( \(dirty\))?$")
 
@@ -29,16 +28,12 @@ class MigrateError(AssertionError):
 
 def pinned_version() -> str:
     """The golang-migrate version pinned by tools/golang-migrate/go.mod (`v4.19.1`)."""
-    for line in GO_MOD.read_text().splitlines():
-        parts = line.split()
-        if parts[:1] == ["github.com/golang-migrate/migrate/v4"]:
-            return parts[1]
-    raise RuntimeError(f"{GO_MOD}: no github.com/golang-migrate/migrate/v4 requirement")
+    return migrate_cli().parent.parent.name
 
 
 def migrate_bin() -> Path:
     """The CLI built by `make migrate-cli`; fails the test with a one-line hint when it is absent."""
-    path = cache_root() / "golang-migrate" / pinned_version() / "bin" / "migrate"
+    path = migrate_cli()
     if not os.access(path, os.X_OK):
         pytest.fail(f"golang-migrate CLI not found at {path}: run `make migrate-cli`", pytrace=False)
     return path
