@@ -17,7 +17,6 @@ import pytest
 
 from rollback.engine import migrate_cli
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus" / "migrations"
 VERSION_LINE = re.compile(r"^(\d+)( \(dirty\))?$")
 
