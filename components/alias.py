@@ -8,7 +8,7 @@ import pulumi
 import pulumiverse_vercel as vercel
 
 from components.base import TYPE_PREFIX, child_opts, component_deps
-from components.providers.alias import AliasAssignment
+from components.providers.alias import AliasAssignment, MaintenanceAssignment
 
 VARIANTS = ("dynamic", "vercel")
 
@@ -22,6 +22,7 @@ class DeploymentAliasArgs:
     variant: str = "dynamic"
     team_id: str | None = None
     frozen_by: pulumi.Input[str] | None = None
+    after_maintenance: pulumi.Input[str] | None = None  # a window's token: move back even when the id is unchanged
 
 
 def vercel_alias_options(parent: pulumi.Resource, deps: list[pulumi.Resource]) -> pulumi.ResourceOptions:
@@ -52,10 +53,41 @@ class DeploymentAlias(pulumi.ComponentResource):
             if args.variant == "dynamic":
                 step: pulumi.Resource = AliasAssignment(
                     f"{name}-{domain}", {"alias": domain, "deployment_id": args.deployment_id,
-                                         "jobs_frozen_by": args.frozen_by}, child_opts(self, deps))
+                                         "jobs_frozen_by": args.frozen_by, "after_maintenance": args.after_maintenance},
+                    child_opts(self, deps))
             else:
+                if args.after_maintenance is not None:
+                    raise ValueError("a maintenance window needs the dynamic alias variant")
                 step = vercel.Alias(f"{name}-{domain}", alias=domain, deployment_id=args.deployment_id,
                                     team_id=args.team_id, opts=vercel_alias_options(self, deps))
             self.steps.append(step)
         self.deployment_id = pulumi.Output.from_input(args.deployment_id)
         self.register_outputs({"domains": args.domains, "deployment_id": self.deployment_id})
+
+
+@dataclass(frozen=True)
+class MaintenanceWindowArgs:
+    """The maintenance deployment that serves the alias domains while the database changes, when `active`."""
+
+    domains: list[str]
+    deployment_id: str
+    active: bool
+    rollout_id: str
+    frozen_by: pulumi.Input[str] | None = None
+
+
+class MaintenanceWindow(pulumi.ComponentResource):
+    """Points the domains at the maintenance deployment when active; the alias step moves them back after."""
+
+    opened: pulumi.Output[str | None]
+
+    def __init__(self, name: str, args: MaintenanceWindowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{TYPE_PREFIX}MaintenanceWindow", name, None, opts)
+        deps = component_deps(opts)
+        self.steps = [MaintenanceAssignment(f"{name}-{domain}", {
+            "alias": domain, "deployment_id": args.deployment_id, "active": args.active,
+            "rollout_id": args.rollout_id, "jobs_frozen_by": args.frozen_by}, child_opts(self, deps))
+            for domain in args.domains]
+        self.opened = pulumi.Output.all(*[s.opened for s in self.steps]).apply(  # type: ignore[attr-defined]
+            lambda tokens: ",".join(t for t in tokens if t) or None)
+        self.register_outputs({"domains": args.domains, "active": args.active, "opened": self.opened})

@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from components.target import ReleaseTarget
-from rollback_stacks.model import Version
 
 FIELDS = {
     "jobs": ("jobs_backend", "flags"),
-    "alias": ("project", "domains", "deployment_id", "health"),  # the health gate checks the app being served
+    "alias": ("project", "domains", "deployment_id", "health", "app_of", "app_accepts"),  # the gate checks the app
     "health": ("health",),
     "schema": ("schema_version",),
-    "dbobjects": ("functions", "triggers"),
+    "dbobjects": ("functions", "triggers", "objects_of", "objects_accept"),
     "snapshot": (),
 }
 
@@ -26,13 +25,3 @@ def merge(deployed: ReleaseTarget, requested: ReleaseTarget, selected: Sequence[
     taken = {name: getattr(requested, name) for comp in selected for name in FIELDS[comp]}
     return replace(deployed, **taken, migrations_sql={**deployed.migrations_sql, **requested.migrations_sql},
                    checksums={**deployed.checksums, **requested.checksums})
-
-
-def check_consistent(app_from: Version, schema_version: int | None) -> None:
-    """Refuse an app whose declared schema range excludes the schema it would run against."""
-    wanted = app_from.app.requires_schema if app_from.app else None
-    if wanted is None or schema_version is None or wanted.min <= schema_version <= wanted.max:
-        return
-    raise ValueError(f"partial rollout refused: the app of {app_from.label} requires schema {wanted.min}..{wanted.max}"
-                     f" but the schema would be at version {schema_version}; include `alias` (app) in --components "
-                     "or choose components that keep them consistent.")

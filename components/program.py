@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 
-from components.partial import check_consistent, merge
+from components.partial import merge
 from components.release import Release, ReleaseArgs
 from components.rollout import COMPONENTS
 from components.target import load_target
@@ -27,6 +27,8 @@ def _settings(config: pulumi.Config) -> dict[str, Any]:
         "rds_instance": config.get("rdsInstance"),
         "jobs_admin_url": config.get("jobsAdminUrl"),
         "health_budget_seconds": budget,
+        "maintenance": bool(config.get_bool("maintenance") or False),
+        "maintenance_deployment": config.get("maintenanceDeployment"),
     }
 
 
@@ -39,10 +41,12 @@ def pulumi_program() -> None:
     record = rollback_stacks.load(stack)
     version = record.resolve(s["target"], deployed=s["deployed"], allow_candidate=s["allow_candidate"])
     target = load_target(record, version)
-    if s["partial"] is not None and s["deployed"] is not None:
-        base = record.find(str(s["deployed"]))
-        target = merge(load_target(record, base), target, s["partial"])
-        check_consistent(version if "alias" in s["partial"] else base, target.schema_version)
+    deployed = load_target(record, record.find(str(s["deployed"]))) if s["deployed"] is not None else None
+    if s["partial"] is not None and deployed is not None:
+        target = merge(deployed, target, s["partial"])
+    if s["maintenance"] and not s["maintenance_deployment"]:
+        raise ValueError(f"--maintenance needs the deployment to serve meanwhile: set rollback:maintenanceDeployment "
+                         f"in Pulumi.{stack}.yaml (a deployment id of the stack's Vercel project)")
     allowed = s["allowed_domains"]
     if allowed is not None and "alias" in s["components"]:
         outside = [d for d in target.domains if d not in allowed]
@@ -50,7 +54,9 @@ def pulumi_program() -> None:
             raise ValueError(f"{version.label}: alias domain(s) {', '.join(outside)} "
                              "are not in rollback:allowedDomains")
     release = Release("release", ReleaseArgs(
-        target=target, components=s["components"], allow_data_loss=s["allow_data_loss"], stack=stack,
+        target=target, components=s["components"], deployed=deployed,
+        maintenance_deployment=s["maintenance_deployment"], maintenance=s["maintenance"],
+        allow_data_loss=s["allow_data_loss"], stack=stack,
         snapshot_destination=s["snapshot_destination"], rds_instance_identifier=s["rds_instance"],
         jobs_admin_url=s["jobs_admin_url"], health_budget_seconds=s["health_budget_seconds"]))
     pulumi.export("version", target.version)

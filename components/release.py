@@ -1,14 +1,16 @@
-"""Release: freeze -> snapshot -> schema -> DB objects -> alias -> health gate -> release, per enabled component."""
+"""Release: the freeze, then the alias and database steps in compatibility order (snapshot before the database,
+the health gate after the alias), then the release, per enabled component."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 
-from components.alias import DeploymentAlias, DeploymentAliasArgs
+from components.alias import DeploymentAlias, DeploymentAliasArgs, MaintenanceWindow, MaintenanceWindowArgs
 from components.base import TYPE_PREFIX
+from components.compatibility import MAINTENANCE, Order, Side, plan_order, sequence
 from components.dbobjects import DatabaseObjects, DatabaseObjectsArgs
 from components.health import HealthGate, HealthGateArgs
 from components.jobs import JobControl, JobControlArgs
@@ -20,10 +22,13 @@ from components.target import ReleaseTarget
 
 @dataclass(frozen=True)
 class ReleaseArgs:
-    """The resolved target and the stack's choices (enabled components, backends, variants, overrides)."""
+    """The resolved target, what is deployed now, and the stack's choices (components, backends, variants)."""
 
     target: ReleaseTarget
     components: Sequence[str] = COMPONENTS
+    deployed: ReleaseTarget | None = None
+    maintenance_deployment: str | None = None  # the stack's rollback:maintenanceDeployment
+    maintenance: bool = False  # the operator asked for it (--maintenance): used only when no order is safe
     allow_data_loss: bool = False
     stack: str = "local"
     snapshot_destination: str = "s3"
@@ -36,10 +41,39 @@ class ReleaseArgs:
     vercel_team_id: str | None = None
 
 
+def changing_steps(deployed: ReleaseTarget | None, target: ReleaseTarget, enabled: Sequence[str]) -> set[str]:
+    """The alias and database steps that would change something (all of them when nothing is deployed)."""
+    d = deployed
+    out = set()
+    if "alias" in enabled and target.deployment_id and target.domains and (
+            d is None or (d.deployment_id, d.domains) != (target.deployment_id, target.domains)):
+        out.add("alias")
+    if "schema" in enabled and target.schema_version is not None and (d is None or
+                                                                      d.schema_version != target.schema_version):
+        out.add("schema")
+    if "dbobjects" in enabled and (target.functions or target.triggers) and (
+            d is None or d.side().objects != target.side().objects):
+        out.add("dbobjects")
+    return out
+
+
+def release_order(args: ReleaseArgs) -> Order:
+    """The compatibility order of the alias and database steps for this release (raises OrderRefused)."""
+    managed = "dbobjects" in args.components
+
+    def side(t: ReleaseTarget) -> Side:
+        return t.side() if managed else replace(t.side(), objects=None)
+
+    return plan_order(side(args.deployed) if args.deployed else None, side(args.target),
+                      changing_steps(args.deployed, args.target, args.components),
+                      maintenance_id=args.maintenance_deployment if args.maintenance else None)
+
+
 class Release(pulumi.ComponentResource):
     """One stack's release of a target; `steps` lists its components in dependency order."""
 
     rollout_id: str
+    order: Order
     snapshot_reference: pulumi.Output[str | None]
     schema_version: pulumi.Output[int | None]
     jobs_frozen: pulumi.Output[bool]
@@ -51,58 +85,91 @@ class Release(pulumi.ComponentResource):
             raise ValueError(f"unknown component(s) {', '.join(unknown)}; known: {', '.join(COMPONENTS)}")
         t, on = args.target, set(args.components)
         self.rollout_id = t.rollout_id(list(on))
+        self.order = release_order(args)
         self.steps: list[pulumi.Resource] = []
-        after: list[pulumi.Resource] = []
-        frozen_by: pulumi.Input[str] | None = None
-        jobs: JobControl | None = None
-
-        def opts_after() -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=list(after))
-
-        if "jobs" in on:
-            jobs = JobControl(f"{name}-jobs", JobControlArgs(
-                backend=t.jobs_backend, rollout_id=self.rollout_id, flags=t.flags, admin_url=args.jobs_admin_url,
-                ssm_prefix=args.ssm_prefix or f"/rollback/{args.stack}", vercel_project_id=t.project,
-                vercel_team_id=args.vercel_team_id), pulumi.ResourceOptions(parent=self))
-            self.steps.append(jobs)
-            after, frozen_by = [jobs.freeze_step], jobs.frozen_by  # not the component: its release comes last
         self.snapshot_reference = pulumi.Output.from_input(None)
-        if "snapshot" in on:
-            snap = DatabaseSnapshot(f"{name}-snapshot", DatabaseSnapshotArgs(
-                backend=t.snapshot_backend, db_rollout=t.db_rollout(), destination=args.snapshot_destination,
-                prefix=args.stack, rds_instance_identifier=args.rds_instance_identifier, frozen_by=frozen_by),
-                opts_after())
-            self.steps.append(snap)
-            after, self.snapshot_reference = [snap], snap.reference
         self.schema_version = pulumi.Output.from_input(t.schema_version)
-        if "schema" in on and t.schema_version is not None:
-            schema = SchemaVersion(f"{name}-schema", SchemaVersionArgs(
-                target_version=t.schema_version, migrations_sql=t.migrations_sql, checksums=t.checksums,
-                allow_data_loss=args.allow_data_loss, frozen_by=frozen_by), opts_after())
-            self.steps.append(schema)
-            after, self.schema_version = [schema], schema.version
-        if "dbobjects" in on and (t.functions or t.triggers):
-            objects = DatabaseObjects(f"{name}-dbobjects", DatabaseObjectsArgs(
-                functions=t.functions, triggers=t.triggers, variant=args.dbobjects_variant, frozen_by=frozen_by),
-                opts_after())
-            self.steps.append(objects)
-            after = [objects]
-        if "alias" in on and t.deployment_id and t.domains:
-            alias = DeploymentAlias(f"{name}-alias", DeploymentAliasArgs(
-                domains=t.domains, deployment_id=t.deployment_id, variant=args.alias_variant,
-                team_id=args.vercel_team_id, frozen_by=frozen_by), opts_after())
-            self.steps.append(alias)
-            after = [alias]
-        if "health" in on:
-            gate = HealthGate(f"{name}-health", HealthGateArgs(
-                rollout_id=self.rollout_id, checks=t.health, deployment_id=t.deployment_id,
-                budget_seconds=args.health_budget_seconds, frozen_by=frozen_by), opts_after())
-            self.steps.append(gate)
-            after = [gate]
         self.jobs_frozen = pulumi.Output.from_input(False)
+        self._args, self._name = args, name
+        self._after: list[pulumi.Resource] = []
+        self._frozen_by: pulumi.Input[str] | None = None
+        self._maintenance: pulumi.Input[str] | None = None
+        jobs: JobControl | None = None
+        steps = sequence(self.order, on, changing_steps(args.deployed, t, args.components))
+        if args.maintenance_deployment and "alias" in on and MAINTENANCE not in steps:
+            steps.insert(int("jobs" in on), MAINTENANCE)  # declared, inactive: its state says no window is open
+        for step in steps:
+            declared = getattr(self, f"_declare_{step}")()
+            if declared is not None:
+                self.steps.append(declared)
+                self._after = [declared.freeze_step if isinstance(declared, JobControl) else declared]
+                jobs = declared if isinstance(declared, JobControl) else jobs
         if jobs is not None:
-            jobs.release_after(after)
+            jobs.release_after(self._after)  # last: after every other step has passed
             self.jobs_frozen = jobs.jobs_frozen
         self.register_outputs({"version": t.version, "label": t.label, "rollout_id": self.rollout_id,
                                "snapshot_reference": self.snapshot_reference, "schema_version": self.schema_version,
-                               "jobs_frozen": self.jobs_frozen})
+                               "jobs_frozen": self.jobs_frozen, "order": self.order.to_dict()})
+
+    def _opts(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=list(self._after))
+
+    def _declare_jobs(self) -> JobControl:
+        a, t = self._args, self._args.target
+        jobs = JobControl(f"{self._name}-jobs", JobControlArgs(
+            backend=t.jobs_backend, rollout_id=self.rollout_id, flags=t.flags, admin_url=a.jobs_admin_url,
+            ssm_prefix=a.ssm_prefix or f"/rollback/{a.stack}", vercel_project_id=t.project,
+            vercel_team_id=a.vercel_team_id), pulumi.ResourceOptions(parent=self))
+        self._frozen_by = jobs.frozen_by
+        return jobs
+
+    def _declare_snapshot(self) -> DatabaseSnapshot:
+        a, t = self._args, self._args.target
+        snap = DatabaseSnapshot(f"{self._name}-snapshot", DatabaseSnapshotArgs(
+            backend=t.snapshot_backend, db_rollout=t.db_rollout(), destination=a.snapshot_destination,
+            prefix=a.stack, rds_instance_identifier=a.rds_instance_identifier, frozen_by=self._frozen_by),
+            self._opts())
+        self.snapshot_reference = snap.reference
+        return snap
+
+    def _declare_schema(self) -> SchemaVersion | None:
+        a, t = self._args, self._args.target
+        if t.schema_version is None:
+            return None
+        schema = SchemaVersion(f"{self._name}-schema", SchemaVersionArgs(
+            target_version=t.schema_version, migrations_sql=t.migrations_sql, checksums=t.checksums,
+            allow_data_loss=a.allow_data_loss, frozen_by=self._frozen_by), self._opts())
+        self.schema_version = schema.version
+        return schema
+
+    def _declare_dbobjects(self) -> DatabaseObjects | None:
+        t = self._args.target
+        if not (t.functions or t.triggers):
+            return None
+        return DatabaseObjects(f"{self._name}-dbobjects", DatabaseObjectsArgs(
+            functions=t.functions, triggers=t.triggers, variant=self._args.dbobjects_variant,
+            frozen_by=self._frozen_by), self._opts())
+
+    def _declare_maintenance(self) -> MaintenanceWindow | None:
+        a, t = self._args, self._args.target
+        if not (a.maintenance_deployment and t.domains):
+            return None
+        window = MaintenanceWindow(f"{self._name}-maintenance", MaintenanceWindowArgs(
+            domains=t.domains, deployment_id=a.maintenance_deployment, active=self.order.maintenance,
+            rollout_id=self.rollout_id, frozen_by=self._frozen_by), self._opts())
+        self._maintenance = window.opened
+        return window
+
+    def _declare_alias(self) -> DeploymentAlias | None:
+        a, t = self._args, self._args.target
+        if not (t.deployment_id and t.domains):
+            return None
+        return DeploymentAlias(f"{self._name}-alias", DeploymentAliasArgs(
+            domains=t.domains, deployment_id=t.deployment_id, variant=a.alias_variant, team_id=a.vercel_team_id,
+            frozen_by=self._frozen_by, after_maintenance=self._maintenance), self._opts())
+
+    def _declare_health(self) -> HealthGate:
+        a, t = self._args, self._args.target
+        return HealthGate(f"{self._name}-health", HealthGateArgs(
+            rollout_id=self.rollout_id, checks=t.health, deployment_id=t.deployment_id,
+            budget_seconds=a.health_budget_seconds, frozen_by=self._frozen_by), self._opts())

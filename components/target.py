@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components.compatibility import Range, Side
 from components.providers.migrations import FILE_RE
 from components.rollout import COMPONENTS, digest
 from rollback_stacks.model import Version
@@ -32,6 +33,17 @@ class ReleaseTarget:
     jobs_backend: str = "postgres"
     flags: dict[str, Any] = field(default_factory=dict)
     health: dict[str, Any] = field(default_factory=dict)
+    app_of: str = ""  # the label of the version whose app (deployment) this is
+    app_accepts: Range | None = None
+    objects_of: str = ""  # the label of the version whose functions and triggers these are
+    objects_accept: Range | None = None
+
+    def side(self) -> Side:
+        """What this target serves, as the step ordering sees it."""
+        objects = digest({"f": {k: v["sha256"] for k, v in self.functions.items()}, "t": self.triggers})
+        return Side(app_of=self.app_of or self.label, deployment_id=self.deployment_id, app_accepts=self.app_accepts,
+                    schema_version=self.schema_version, objects_of=self.objects_of or self.label,
+                    objects=objects if self.functions or self.triggers else None, objects_accept=self.objects_accept)
 
     def db_state(self) -> dict[str, Any]:
         """The database part of the target (what a snapshot protects against)."""
@@ -66,6 +78,7 @@ def load_target(record: StackRecord, version: Version) -> ReleaseTarget:
     """Resolve a version's file references (safely, inside the stack or its shared migrations) into a ReleaseTarget."""
     db, app, jobs = version.database, version.app, version.jobs
     stack_dir = record.dir
+    accepts = Range(app.requires_schema.min, app.requires_schema.max) if app and app.requires_schema else None
     checksums: dict[str, str] = {}
     for other in [*record.versions, version]:  # the target's own record wins; others cover later down files
         if other.database:
@@ -86,4 +99,8 @@ def load_target(record: StackRecord, version: Version) -> ReleaseTarget:
         jobs_backend=jobs.backend if jobs else "postgres",
         flags=dict(jobs.flags) if jobs else {},
         health=version.health.model_dump(mode="json"),
+        app_of=version.label,
+        app_accepts=accepts,
+        objects_of=version.label,
+        objects_accept=accepts,  # functions and triggers are released with the app: its range is theirs
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rollback.errors import RollbackError
-from rollback.plan import Plan, drift_from_events, step_from_event, steps_from_events
+from rollback.plan import Plan, drift_from_events, order_from_events, step_from_event, steps_from_events
 
 if TYPE_CHECKING:
     from pulumi import automation as auto
@@ -90,7 +90,7 @@ def plan(rollout: Rollout, stack: auto.Stack | None = None) -> Plan:
     events: list[Any] = []
     (stack or rollout.open()).preview(on_event=events.append)
     return Plan(stack=rollout.stack, target=rollout.ref, current=rollout.deployed, desired=rollout.desired(),
-                steps=steps_from_events(events))
+                steps=steps_from_events(events), order=order_from_events(events))
 
 
 def status(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:

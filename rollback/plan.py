@@ -9,7 +9,9 @@ if TYPE_CHECKING:
     from pulumi.automation import EngineEvent
 
 COMPONENT_PREFIX = "rollback:components:"
-HIDDEN_INPUTS = {"__provider", "__pulumi_dynamic_provider", "sql", "checksums", "jobs_frozen_by", "check_id"}
+HIDDEN_INPUTS = {"__provider", "__pulumi_dynamic_provider", "sql", "checksums", "jobs_frozen_by", "check_id",
+                 "after_maintenance", "opened"}
+RELEASE_TYPE = COMPONENT_PREFIX + "Release"
 DESTRUCTIVE_OPS = {"delete", "replace", "create-replacement", "delete-replaced"}
 
 
@@ -35,6 +37,7 @@ class Plan:
     current: dict[str, Any]
     desired: dict[str, Any]
     steps: list[Step] = field(default_factory=list)
+    order: dict[str, Any] | None = None  # the program's compatibility order (components.compatibility.Order)
 
     @property
     def has_changes(self) -> bool:
@@ -42,7 +45,10 @@ class Plan:
 
     @property
     def warnings(self) -> list[str]:
-        return [w for s in self.steps for w in s.warnings]
+        out = [w for s in self.steps for w in s.warnings]
+        if self.has_changes and self.order and self.order.get("safe") is None:
+            out.append(f"order not proven safe: {self.order.get('note')}")
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the `--format json` output)."""
@@ -52,7 +58,7 @@ class Plan:
                   "warnings": list(s.warnings)} for s in self.steps]
         return {"stack": self.stack, "target": self.target, "current": dict(self.current),
                 "desired": dict(self.desired), "steps": steps, "has_changes": self.has_changes,
-                "warnings": self.warnings}
+                "order": self.order, "warnings": self.warnings}
 
 
 def component_of(urn: str) -> str:
@@ -118,3 +124,13 @@ def steps_from_events(events: list[EngineEvent]) -> list[Step]:
         if step is not None:
             steps.append(step)
     return steps
+
+
+def order_from_events(events: list[EngineEvent]) -> dict[str, Any] | None:
+    """The order the program chose, from the Release component's outputs (present in previews too)."""
+    for event in reversed(events):
+        done = event.res_outputs_event
+        if done and done.metadata.type == RELEASE_TYPE and done.metadata.new:
+            order = (done.metadata.new.outputs or {}).get("order")
+            return order if isinstance(order, dict) else None
+    return None

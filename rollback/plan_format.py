@@ -29,6 +29,22 @@ def _summary_rows(plan: Plan) -> list[tuple[str, str, str]]:
             for title, key in ROWS]
 
 
+HOLDS = {True: ("yes", "✅"), False: ("NO", "❌"), None: ("unknown", "❔")}
+BOUNDARY_HEAD = ("after", "serving", "accepts", "schema", "DB objects (accept)", "holds")
+
+
+def _boundary_rows(plan: Plan) -> list[tuple[tuple[str, ...], bool | None]]:
+    """One row per step boundary (who serves, which schemas it accepts, the live schema, whose DB objects), holds."""
+    rows = []
+    for b in (plan.order or {}).get("boundaries") or []:
+        maintenance = b.get("serving_of") == "maintenance"
+        objects = f"{b['objects_of']} ({b.get('objects_accept') or '?'})" if b.get("objects_of") else "—"
+        rows.append(((b["after"], f"{b.get('serving') or '—'} ({b.get('serving_of')})",
+                     "any" if maintenance else (b.get("accepts") or "?"), str(b.get("schema", "—")), objects),
+                     b.get("holds")))
+    return rows
+
+
 def to_text(plan: Plan) -> Text:
     """Ordered steps with from → to, styled for a terminal (plain when piped); values are never read as markup."""
     only = plan.desired.get("partial")
@@ -43,6 +59,17 @@ def to_text(plan: Plan) -> Text:
         out.append("No changes.", "green")
         out.append(" The stack already matches the target.")
         return out
+    if plan.order:
+        out.append("\n\n")
+        out.append("Order:", "bold")
+        out.append(f" {plan.order.get('note')}")
+        rows = _boundary_rows(plan)
+        if rows:
+            table = [BOUNDARY_HEAD, *[(*cells, HOLDS[holds][0]) for cells, holds in rows]]
+            widths = [max(len(r[i]) for r in table) for i in range(len(BOUNDARY_HEAD))]
+            for row in table:
+                out.append("\n  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(),
+                           "red" if row[-1] == HOLDS[False][0] else "")
     out.append("\n\n")
     out.append(f"{len(plan.steps)} step(s) in dependency order:", "bold")
     for s in plan.steps:
@@ -70,6 +97,12 @@ def to_markdown(plan: Plan) -> str:
     out += [f"| {title} | {cur} | {new} |" for title, cur, new in _summary_rows(plan)]
     if not plan.has_changes:
         return "\n".join([*out, "", "✅ **No changes**: the stack already matches the target."]) + "\n"
+    if plan.order:
+        out += ["", f"**Order**: {plan.order.get('note')}"]
+        rows = _boundary_rows(plan)
+        if rows:
+            out += ["", "| " + " | ".join(BOUNDARY_HEAD) + " |", "|" + "---|" * len(BOUNDARY_HEAD)]
+            out += [f"| {' | '.join(cells)} | {HOLDS[holds][1]} {HOLDS[holds][0]} |" for cells, holds in rows]
     out += ["", f"**{len(plan.steps)} step(s)**, applied in this order:", ""]
     out += [f"{s.index}. `{s.op}` **{s.component}** `{s.name}`" for s in plan.steps]
     if plan.warnings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -9,7 +10,7 @@ import pulumi
 from pulumi.dynamic import ReadResult, Resource
 
 from components import runtime_env
-from components.providers.base import StepProvider
+from components.providers.base import FROZEN_BY, StepProvider, normalize
 
 
 def _client() -> httpx.Client:
@@ -47,6 +48,12 @@ class AliasAssignmentProvider(StepProvider):
         """The alias domain identifies the resource."""
         return str(props["alias"])
 
+    def changed(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+        """The declared keys, and a maintenance window that moved the alias away since (it must come back)."""
+        back = news.get("after_maintenance")
+        return [*super().changed(olds, news), *(["after_maintenance"] if back and back != olds.get(
+            "after_maintenance") else [])]
+
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """Assign the alias to the target deployment (idempotent when it already points there)."""
         result = assign(news["alias"], news["deployment_id"])
@@ -62,6 +69,44 @@ class AliasAssignmentProvider(StepProvider):
             resp = client.delete(f"/v2/aliases/{id_}")
         if resp.status_code not in (200, 404):
             raise RuntimeError(f"deleting alias {id_}: HTTP {resp.status_code}")
+
+
+class MaintenanceAssignmentProvider(StepProvider):
+    """While active, one alias domain points at the maintenance deployment; inactive, it touches nothing."""
+
+    step = "maintenance window"
+
+    def resource_id(self, props: dict[str, Any]) -> str:
+        """The alias domain identifies the resource."""
+        return str(props["alias"])
+
+    def changed(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+        """Active: opens again for every new freeze or rollout; inactive: only records that the window closed."""
+        if not news.get("active"):
+            return ["active"] if olds.get("active") else []
+        keys = ("alias", "deployment_id", "active", "rollout_id", FROZEN_BY)
+        return [k for k in keys if normalize(olds.get(k)) != normalize(news.get(k))]
+
+    def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """Active: assign the alias to the maintenance deployment; `opened` is a new token per move."""
+        if not news.get("active"):
+            return {**news, "opened": None}
+        assign(news["alias"], news["deployment_id"])
+        return {**news, "opened": f"{news['rollout_id']}@{time.time_ns()}"}
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Refresh: the window is what the last rollout recorded (the alias step owns the alias)."""
+        return ReadResult(id_, props)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Leaves the alias alone: the alias step owns where it points."""
+
+
+class MaintenanceAssignment(Resource, module="rollback", name="MaintenanceAssignment"):
+    """An alias domain held on the maintenance deployment while a window is open."""
+
+    def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(MaintenanceAssignmentProvider(), name, {"opened": None, **props}, opts)
 
 
 class AliasAssignment(Resource, module="rollback", name="AliasAssignment"):

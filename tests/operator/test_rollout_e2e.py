@@ -104,8 +104,12 @@ def test_plan_formats_match_golden(op, fmt, golden):
 def test_plan_lists_steps_in_dependency_order(op):
     plan = json.loads(op.run("plan", "local", "--to", "last-good", "--format", "json").stdout)
     components = [s["component"] for s in plan["steps"]]
-    assert components == ["JobControl", "DatabaseSnapshot", "SchemaVersion", "DatabaseObjects", "DeploymentAlias",
-                          "HealthGate", "JobControl"]
+    # a rollback whose target app accepts the live schema: users first, the database after the snapshot
+    assert components == ["JobControl", "DeploymentAlias", "HealthGate", "DatabaseSnapshot", "DatabaseObjects",
+                          "SchemaVersion", "JobControl"]
+    assert plan["order"]["safe"] is True
+    assert [(b["after"], b["serving"], b["schema"]) for b in plan["order"]["boundaries"]] == [
+        ("start", "dpl_v150", 5), ("alias", "dpl_v142", 5), ("dbobjects", "dpl_v142", 5), ("schema", "dpl_v142", 3)]
     assert plan["desired"]["label"] == "v1.4.2" and plan["current"]["label"] == "v1.5.0"
 
 
