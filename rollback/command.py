@@ -32,10 +32,11 @@ class Rollout:
     components: list[str] | None = None
     allow_data_loss: bool = False
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    maintenance: bool = False
 
     def overrides(self) -> dict[str, Any]:
         """Config the program reads beyond Pulumi.<stack>.yaml: deployed version, flags, components."""
-        out: dict[str, Any] = {"allowDataLoss": self.allow_data_loss,
+        out: dict[str, Any] = {"allowDataLoss": self.allow_data_loss, "maintenance": self.maintenance,
                                "allowCandidate": self.version.status == "candidate"}
         if self.deployed.get("version") is not None:
             out["deployed"] = int(self.deployed["version"])
@@ -68,7 +69,8 @@ def deployed_outputs(stack: str, env: Mapping[str, str] | None = None) -> dict[s
 
 
 def resolve(stack: str, ref: str, *, components: Sequence[str] | None = None, allow_data_loss: bool = False,
-            env: Mapping[str, str] | None = None, record: StackRecord | None = None) -> Rollout:
+            maintenance: bool = False, env: Mapping[str, str] | None = None,
+            record: StackRecord | None = None) -> Rollout:
     """Resolve ref against the stack's record and its deployed version; candidates only roll forward."""
     import rollback_stacks
 
@@ -82,7 +84,8 @@ def resolve(stack: str, ref: str, *, components: Sequence[str] | None = None, al
         raise RollbackError(f"{ref!r} resolves to version {version.version} ({version.label}), a candidate older "
                             f"than the deployed version {current}: roll back only to known-good "
                             f"versions ({good}).")
-    return Rollout(stack, ref, version, deployed, list(components) if components else None, allow_data_loss, env)
+    return Rollout(stack, ref, version, deployed, list(components) if components else None, allow_data_loss, env,
+                   maintenance)
 
 
 def plan(rollout: Rollout, stack: auto.Stack | None = None) -> Plan:
@@ -161,7 +164,7 @@ class ApplyResult:
 
 
 def apply(stack_name: str, ref: str, *, confirm: Callable[[Plan], bool], reason: str | None,
-          components: Sequence[str] | None = None, allow_data_loss: bool = False,
+          components: Sequence[str] | None = None, allow_data_loss: bool = False, maintenance: bool = False,
           env: Mapping[str, str] | None = None, on_step: Callable[[str, Any], None] | None = None,
           report_dir: Path | None = None, decision: dict[str, Any] | None = None) -> ApplyResult:
     """Lock the stack, resolve ref against what is deployed, preview, confirm, then up with per-step timing and a
@@ -178,7 +181,8 @@ def apply(stack_name: str, ref: str, *, confirm: Callable[[Plan], bool], reason:
     with rollout_lock(backend_url(env), stack_name, target=ref, reason=reason):
         recover_interrupted(lambda: open_release_stack(stack_name, target="last-good", env=env), stack_name,
                             backend_url(env))  # a killed update's leftovers
-        rollout = resolve(stack_name, ref, components=components, allow_data_loss=allow_data_loss, env=env,
+        rollout = resolve(stack_name, ref, components=components, allow_data_loss=allow_data_loss,
+                          maintenance=maintenance, env=env,
                           record=record)
         stack = rollout.open()
         the_plan = plan(rollout, stack)

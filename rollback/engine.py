@@ -91,7 +91,7 @@ def pulumi_command() -> PulumiCommand:
 
 _GENERIC = ("update failed", "preview failed", "program failed with an unhandled exception",
             "an unhandled error occurred")
-_PREFIXES = ("Exception calling application: ",)
+_PREFIXES = ("Exception calling application: ", "python inline source runtime error: ")
 _MESSAGE = re.compile(r"^\s*(?:error:\s*)?(?:[A-Za-z_][\w.]*(?:Error|Exception|Refused|Failure|Setting)):\s*(.+)$"
                       r"|^\s*error:\s*(.+)$")
 

@@ -10,6 +10,8 @@ import typer
 
 Components = typer.Option(None, "--components", help="Partial rollout: comma-separated subset of "
                           "jobs,snapshot,schema,dbobjects,alias,health (app = alias, db = schema,dbobjects,snapshot).")
+Maintenance = typer.Option(False, "--maintenance", help="When no step order keeps the serving app on a schema it "
+                           "accepts: serve rollback:maintenanceDeployment while the database changes.")
 ALIASES = {"app": ["alias"], "db": ["snapshot", "schema", "dbobjects"], "database": ["snapshot", "schema", "dbobjects"]}
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -82,6 +84,7 @@ def register(app: typer.Typer) -> None:
     def plan_cmd(stack: str = typer.Argument(..., help="Stack name."),
                  to: str = typer.Option(..., "--to", help="Target ref: N, label, last-good, previous, -N, before:T."),
                  components: str | None = Components,
+                 maintenance: bool = Maintenance,
                  fmt: str = typer.Option("text", "--format", help="text, markdown or json.")) -> None:
         """Preview the rollout to a target. Exit 0 no changes, 2 changes, 1 error."""
         from rollback import command, plan_format
@@ -89,7 +92,8 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in ("text", "markdown", "json"):
             raise RollbackError(f"--format: expected text, markdown or json, got {fmt!r}.")
-        the_plan = command.plan(command.resolve(stack, to, components=parse_components(components)))
+        the_plan = command.plan(command.resolve(stack, to, components=parse_components(components),
+                                                maintenance=maintenance))
         if fmt == "text":
             show(_console(), plan_format.to_text(the_plan))
         else:
@@ -153,6 +157,7 @@ def register(app: typer.Typer) -> None:
                   components: str | None = Components,
                   allow_data_loss: bool = typer.Option(False, "--allow-data-loss",
                                                        help="Let down migrations drop non-empty tables/columns."),
+                  maintenance: bool = Maintenance,
                   reason: str | None = typer.Option(None, "--reason", help="Why: goes into the report."),
                   report_dir: Path | None = typer.Option(None, "--report-dir", envvar="ROLLBACK_REPORT_DIR",
                                                          help="Where reports go (default: reports/)."),
@@ -177,7 +182,8 @@ def register(app: typer.Typer) -> None:
 
         attached = json.loads(decision.read_text()) if decision else None
         result = command.apply(stack, to, confirm=confirm, reason=reason, components=parse_components(components),
-                               allow_data_loss=allow_data_loss, on_step=on_step, report_dir=report_dir,
+                               allow_data_loss=allow_data_loss, maintenance=maintenance, on_step=on_step,
+                               report_dir=report_dir,
                                decision=attached)
         label = result.rollout.version.label
         if result.report is None:

@@ -129,18 +129,28 @@ HEALTHY_META = {"metrics": {"error_rate": 0.01, "latency_p95_ms": 420, "availabi
 
 
 def seed_deployments(sandbox: Sandbox, stack: str = "local") -> list[str]:
-    """Create in the Vercel stand-in every deployment the stack's recorded versions name (healthy)."""
+    """Create in the Vercel stand-in every deployment the stack names (healthy; each version's app with the schema
+    range it declares), and its rollback:maintenanceDeployment."""
     import httpx
 
     import rollback_stacks
+    from rollback.stacks import stack_settings
 
-    ids = sorted({v.app.deployment_id for v in rollback_stacks.load(stack).versions if v.app})
+    deployments: dict[str, dict[str, object]] = {}
+    for v in rollback_stacks.load(stack).versions:
+        if v.app:
+            accepts = v.app.requires_schema.model_dump() if v.app.requires_schema else None
+            deployments[v.app.deployment_id] = {"name": v.app.project, "meta": {**HEALTHY_META,
+                                                                                 "requires_schema": accepts}}
+    maintenance = stack_settings(stack).get("maintenanceDeployment")
+    if maintenance:
+        project = next((d["name"] for d in deployments.values()), "app")
+        deployments[str(maintenance)] = {"name": project, "meta": {"maintenance": True}}
     with httpx.Client(base_url=sandbox.vercel_api, timeout=10,
                       headers={"Authorization": f"Bearer {sandbox.secrets['vercel_token']}"}) as client:
-        for dep_id in ids:
-            client.post("/v13/deployments", json={"id": dep_id, "name": "shop-web", "meta": HEALTHY_META}
-                        ).raise_for_status()
-    return ids
+        for dep_id, body in sorted(deployments.items()):
+            client.post("/v13/deployments", json={"id": dep_id, **body}).raise_for_status()
+    return sorted(deployments)
 
 
 def _prepare(sandbox: Sandbox) -> None:
