@@ -194,6 +194,7 @@ def apply(stack_name: str, ref: str, *, confirm: Callable[[Plan], bool], reason:
         rec = ReportRecorder(rollout.stack, Who.from_env(reason or "", env=rollout.env), Target(
             ref=rollout.ref, from_version=None if current is None else str(current),
             to_version=str(rollout.version.version), components=rollout.components), decision=decision)
+        rec.report.order = the_plan.order
         write_notification(rec.report, report_dir)
         tracker = _StepTracker(rec, on_step)
         error: str | None = None

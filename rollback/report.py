@@ -142,6 +142,7 @@ class Report(Model):
     snapshots: list[SnapshotRef] = Field(default_factory=list)
     health: list[HealthResult] = Field(default_factory=list)
     decision: dict | None = Field(None, description="the `rollback decide` JSON that triggered the run, if any")
+    order: dict | None = Field(None, description="the step order the program chose and each boundary it passes")
 
     @computed_field
     @property
@@ -236,6 +237,9 @@ def _versions(target: Target) -> str:
     return f"{target.ref}: {target.from_version or '?'} → {target.to_version or '?'}"
 
 
+HOLDS = {True: "in range", False: "OUT OF RANGE", None: "range not declared"}
+
+
 def render_json(report: Report) -> str:
     """The report as indented JSON."""
     return json.dumps(report.model_dump(mode="json", by_alias=True), indent=2) + "\n"
@@ -259,6 +263,11 @@ def render_markdown(report: Report) -> str:
             out += [f"Step **{_cell(s.name)}** ({_cell(s.component)}) failed:", "", f"```\n{s.error}\n```", ""]
         if not failed:  # a failure of no step (the program, the engine): its summary
             out += [f"```\n{report.error}\n```", ""]
+    if report.order:
+        out += ["## Order", "", str(report.order.get("note") or ""), ""]
+        out += [f"- after {b.get('after')}: {b.get('serving')} ({b.get('serving_of')}) serves schema {b.get('schema')}"
+                f" — {HOLDS.get(b.get('holds'), '?')}" for b in report.order.get("boundaries") or []]
+        out.append("")
     out += ["## Timeline", "", "| # | Step | Component | From → To | Status | Start | End | Duration |",
             "|---|---|---|---|---|---|---|---|"]
     for i, s in enumerate(report.steps, 1):
