@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -69,6 +70,10 @@ def test_an_incompatible_pair_is_refused_without_maintenance_and_applied_with_it
     assert proc.returncode == 0, proc.stderr
     assert (o.schema_version(), o.alias_target(), o.deployed()["label"]) == (1, "dpl_v130", "v1.3.0")
     assert _transitions(sandbox, since) == [("dpl_v150", "dpl_maintenance"), ("dpl_maintenance", "dpl_v130")]
+    folder = Path(proc.stdout.split("report: ", 1)[1].split()[0])
+    report = json.loads((folder / "report.json").read_text())
+    assert report["order"]["maintenance"] is True and report["order"]["boundaries"][1]["serving"] == "dpl_maintenance"
+    assert "## Order" in (folder / "report.md").read_text()
 
     # the window closed: rolling forward (compatible) needs no maintenance and never visits it
     since = time.time()

@@ -90,7 +90,8 @@ def _normalise(text: str) -> str:
     return TIMESTAMP.sub("<timestamp>", text)
 
 
-@pytest.mark.parametrize("fmt,golden", [("markdown", "plan_v150_to_last_good.md"),
+@pytest.mark.parametrize("fmt,golden", [("text", "plan_v150_to_last_good.txt"),
+                                        ("markdown", "plan_v150_to_last_good.md"),
                                         ("json", "plan_v150_to_last_good.json")])
 def test_plan_formats_match_golden(op, fmt, golden):
     proc = op.run("plan", "local", "--to", "last-good", "--format", fmt)
