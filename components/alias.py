@@ -79,7 +79,7 @@ class MaintenanceWindowArgs:
 class MaintenanceWindow(pulumi.ComponentResource):
     """Points the domains at the maintenance deployment when active; the alias step moves them back after."""
 
-    opened: pulumi.Output[str | None]
+    opened: pulumi.Output[str]
 
     def __init__(self, name: str, args: MaintenanceWindowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}MaintenanceWindow", name, None, opts)
@@ -89,5 +89,5 @@ class MaintenanceWindow(pulumi.ComponentResource):
             "rollout_id": args.rollout_id, "jobs_frozen_by": args.frozen_by}, child_opts(self, deps))
             for domain in args.domains]
         self.opened = pulumi.Output.all(*[s.opened for s in self.steps]).apply(  # type: ignore[attr-defined]
-            lambda tokens: ",".join(t for t in tokens if t) or None)
+            lambda tokens: ",".join(t for t in tokens if t))
         self.register_outputs({"domains": args.domains, "active": args.active, "opened": self.opened})

@@ -157,7 +157,7 @@ class Release(pulumi.ComponentResource):
         window = MaintenanceWindow(f"{self._name}-maintenance", MaintenanceWindowArgs(
             domains=t.domains, deployment_id=a.maintenance_deployment, active=self.order.maintenance,
             rollout_id=self.rollout_id, frozen_by=self._frozen_by), self._opts())
-        self._maintenance = window.opened
+        self._maintenance = window.opened if self.order.maintenance else None  # inactive: the alias ignores it
         return window
 
     def _declare_alias(self) -> DeploymentAlias | None:

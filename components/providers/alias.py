@@ -81,16 +81,19 @@ class MaintenanceAssignmentProvider(StepProvider):
         return str(props["alias"])
 
     def changed(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
-        """Active: opens again for every new freeze or rollout; inactive: only records that the window closed."""
+        """Active: opens for a new rollout or freeze, or while the alias is elsewhere; inactive: nothing to do."""
         if not news.get("active"):
-            return ["active"] if olds.get("active") else []
+            return []
         keys = ("alias", "deployment_id", "active", "rollout_id", FROZEN_BY)
-        return [k for k in keys if normalize(olds.get(k)) != normalize(news.get(k))]
+        out = [k for k in keys if normalize(olds.get(k)) != normalize(news.get(k))]
+        if not out and current_deployment(str(news["alias"])) != news["deployment_id"]:
+            out.append("live alias")
+        return out
 
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """Active: assign the alias to the maintenance deployment; `opened` is a new token per move."""
         if not news.get("active"):
-            return {**news, "opened": None}
+            return {**news, "opened": ""}  # never null: a null output reads as unknown in the next preview
         assign(news["alias"], news["deployment_id"])
         return {**news, "opened": f"{news['rollout_id']}@{time.time_ns()}"}
 
@@ -106,7 +109,7 @@ class MaintenanceAssignment(Resource, module="rollback", name="MaintenanceAssign
     """An alias domain held on the maintenance deployment while a window is open."""
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(MaintenanceAssignmentProvider(), name, {"opened": None, **props}, opts)
+        super().__init__(MaintenanceAssignmentProvider(), name, {"opened": "", **props}, opts)
 
 
 class AliasAssignment(Resource, module="rollback", name="AliasAssignment"):

@@ -74,8 +74,10 @@ def test_an_incompatible_pair_is_refused_without_maintenance_and_applied_with_it
     report = json.loads((folder / "report.json").read_text())
     assert report["order"]["maintenance"] is True and report["order"]["boundaries"][1]["serving"] == "dpl_maintenance"
     assert "## Order" in (folder / "report.md").read_text()
+    assert o.run("plan", "local", "--to", "v1.3.0", "--maintenance").returncode == 0  # settled: nothing left to do
 
     # the window closed: rolling forward (compatible) needs no maintenance and never visits it
     since = time.time()
     assert o.run("apply", "local", "--to", "v1.4.2", "--yes").returncode == 0
     assert _transitions(sandbox, since) == [("dpl_v130", "dpl_v142")]
+    assert o.run("plan", "local", "--to", "v1.4.2").returncode == 0
