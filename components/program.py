@@ -22,6 +22,7 @@ def _settings(config: pulumi.Config) -> dict[str, Any]:
         "deployed": config.get_int("deployed"),
         "allow_candidate": bool(config.get_bool("allowCandidate") or False),
         "partial": config.get_object("partial"),
+        "deployed_partial": config.get_object("deployedPartial"),
         "allowed_domains": config.get_object("allowedDomains"),
         "snapshot_destination": config.get("snapshotDestination") or "s3",
         "rds_instance": config.get("rdsInstance"),
@@ -42,6 +43,9 @@ def pulumi_program() -> None:
     version = record.resolve(s["target"], deployed=s["deployed"], allow_candidate=s["allow_candidate"])
     target = load_target(record, version)
     deployed = load_target(record, record.find(str(s["deployed"]))) if s["deployed"] is not None else None
+    was = s["deployed_partial"]
+    if deployed is not None and isinstance(was, dict) and was.get("components"):
+        deployed = merge(deployed, load_target(record, record.find(str(was["version"]))), was["components"])
     if s["partial"] is not None and deployed is not None:
         target = merge(deployed, target, s["partial"])
     if s["maintenance"] and not s["maintenance_deployment"]:

@@ -40,6 +40,8 @@ class Rollout:
                                "allowCandidate": self.version.status == "candidate"}
         if self.deployed.get("version") is not None:
             out["deployed"] = int(self.deployed["version"])
+            if self.deployed.get("partial"):  # what serves now is that version with a partial rollout's parts
+                out["deployedPartial"] = self.deployed["partial"]
         if self.components is not None:
             out["partial"] = self.components
         return out

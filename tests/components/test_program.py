@@ -72,3 +72,14 @@ def test_partial_refuses_a_schema_outside_the_apps_range():
                                           r"would serve schema 1"):
         run_program({"target": "v1.3.0", "deployed": "3", "partial": json.dumps(["schema"]),
                      "allowCandidate": "true"})
+
+
+def test_after_a_partial_rollout_the_order_starts_from_what_serves_now():
+    # v1.5.0 deployed, then only its alias rolled back to v1.4.2: dpl_v142 serves schema 5 with v1.5.0's functions
+    monitor, _ = run_program({"target": "v1.4.2", "deployed": "3",
+                              "deployedPartial": json.dumps({"version": 2, "components": ["alias"]})})
+    deps = monitor.deps("release-schema-migrate")
+    assert any(d.endswith("release-dbobjects-functions") for d in deps), deps  # functions first: v1.5.0's need 5
+    assert not any("release-alias" in d for d in monitor.deps("release-snapshot-pgdump"))  # the alias stays
+    monitor, _ = run_program({"target": "v1.4.2", "deployed": "3"})
+    assert any(d.endswith("release-health-checks") for d in monitor.deps("release-snapshot-pgdump"))  # alias first
