@@ -19,6 +19,7 @@ from pathlib import Path
 
 from rollback.errors import RollbackError
 from rollback.sandbox import postgres, processes
+from rollback.sandbox.standin_app import APP_DATABASE_ENV
 
 SNAPSHOT_BUCKET = "rollback-snapshots"
 DEFAULT_DIR = Path(tempfile.gettempdir()) / f"rollback-sandbox-{os.getuid()}"
@@ -106,7 +107,8 @@ def up(root: Path = DEFAULT_DIR) -> Sandbox:
         sandbox.moto = _start_python_service(root, "moto", ["-m", "moto.server", "-H", "127.0.0.1", "-p"], {})
         _save(sandbox)
         sandbox.vercel = _start_python_service(root, "vercel", ["-m", "rollback.sandbox.vercel_standin", "--port"],
-                                               {"VERCEL_TOKEN": creds["vercel_token"]})
+                                               {"VERCEL_TOKEN": creds["vercel_token"],
+                                                APP_DATABASE_ENV: sandbox.database_url})
         _save(sandbox)
         _prepare(sandbox)
     except BaseException:

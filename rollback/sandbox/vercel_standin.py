@@ -1,8 +1,11 @@
-"""A small Vercel REST stand-in: deployments, aliases (with a transition log), app health and metrics.
+"""A small Vercel REST stand-in: deployments, aliases (with a transition log), the aliases' apps, and metrics.
 
-Run as `python -m rollback.sandbox.vercel_standin --port P` with VERCEL_TOKEN in the environment.
-The `/_standin/*` routes are test hooks: the alias transition log, the health endpoint served by the
-deployment an alias points at, and a Prometheus-style query endpoint fed by deployment metadata.
+Run as `python -m rollback.sandbox.vercel_standin --port P` with VERCEL_TOKEN in the environment (and the app
+database's URL in STANDIN_APP_DATABASE_URL). The `/_standin/*` routes are test hooks: the alias transition log,
+the app served by the deployment an alias points at (`/_standin/app/<alias>/...`, `health` among its paths;
+it answers against the live schema, see standin_app), the log of every app request (`/_standin/requests`),
+which database an alias's app reads (PATCH `/_standin/app/<alias>`), and a Prometheus-style query endpoint fed
+by deployment metadata.
 """
 
 from __future__ import annotations
@@ -18,12 +21,28 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from rollback.sandbox.standin_app import (
+    APP_DATABASE_ENV,
+    MIGRATIONS_TABLE,
+    AppDatabase,
+    Connections,
+    RequestLog,
+    Schema,
+    answer,
+    read_schema,
+    valid_table,
+)
+
 
 class Store:
     """In-memory deployments and aliases; every alias change is appended to `transitions`."""
 
-    def __init__(self) -> None:
+    def __init__(self, app_database: AppDatabase | None = None) -> None:
         self.lock = threading.Lock()
+        self.app_database = app_database or AppDatabase()
+        self.app_databases: dict[str, AppDatabase] = {}  # per alias, set through the PATCH hook
+        self.requests = RequestLog()
+        self.connections = Connections()
         self.deployments: dict[str, dict[str, Any]] = {}
         self.aliases: dict[str, dict[str, Any]] = {}
         self.transitions: list[dict[str, Any]] = []
@@ -77,11 +96,13 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
             return
 
-        def _send(self, status: int, body: Any) -> None:
+        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 
@@ -118,9 +139,19 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
             if path == "/_standin/transitions":
                 with store.lock:
                     return self._send(200, {"transitions": list(store.transitions)})
-            m = re.fullmatch(r"/_standin/app/([^/]+)/health", path)
+            if path == "/_standin/requests":
+                since = (query.get("since") or [None])[0]
+                try:
+                    after = float(since) if since is not None else None
+                except ValueError:
+                    return self._send(400, {"error": {"code": "bad_request", "message": "since: epoch seconds"}})
+                return self._send(200, {"requests": store.requests.query((query.get("alias") or [None])[0], after)})
+            m = re.fullmatch(r"/_standin/app/([^/]+)", path)
+            if m and method == "PATCH":
+                return self._app_database(m.group(1))
+            m = re.fullmatch(r"/_standin/app/([^/]+)(/.*)?", path)
             if m:
-                return self._app_health(m.group(1))
+                return self._app(m.group(1), m.group(2) or "/")
             m = re.fullmatch(r"/_standin/metrics/([^/]+)/api/v1/query", path)
             if m:
                 return self._metric(m.group(1), (query.get("query") or [""])[0])
@@ -139,14 +170,50 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
             rec = store.find_alias(alias)
             return store.deployments.get(rec["deploymentId"]) if rec else None
 
-        def _app_health(self, alias: str) -> None:
-            dep = self._target(alias)
-            if dep is None:
-                return self._send(404, {"ok": False, "error": f"no alias {alias}"})
+        def _app_database(self, alias: str) -> None:
+            """Which database (and migrations table) the alias's app reads; a null database_url: the default."""
+            if not self._authorized():
+                return None
+            body = self._body()
+            dsn, table = body.get("database_url"), body.get("migrations_table", MIGRATIONS_TABLE)
+            if (dsn is not None and not isinstance(dsn, str)) or not valid_table(table):
+                return self._send(400, {"error": {"code": "bad_request",
+                                                  "message": "database_url: string or null; migrations_table: "
+                                                             "an identifier"}})
             with store.lock:
-                calls = store.health_calls[dep["id"]] = store.health_calls.get(dep["id"], 0) + 1
+                if dsn is None and table == MIGRATIONS_TABLE:
+                    store.app_databases.pop(alias, None)
+                else:
+                    store.app_databases[alias] = AppDatabase(dsn or store.app_database.dsn, table)
+            return self._send(200, {"alias": alias, "database": "custom" if dsn else "default",
+                                    "migrations_table": table})
+
+        def _app(self, alias: str, subpath: str) -> None:
+            """One request to the alias's app: served by the deployment it points at, on the live schema."""
+            at = time.time()
+            dep = self._target(alias)
+            with store.lock:
+                db = store.app_databases.get(alias, store.app_database)
+            schema = read_schema(db, store.connections)
+            status, body, headers = self._app_answer(alias, subpath, dep, schema)
+            store.requests.record(at, alias, subpath, dep["id"] if dep else None, schema, status)
+            return self._send(status, body, headers)
+
+        def _app_answer(self, alias: str, subpath: str, dep: dict[str, Any] | None,
+                        schema: Schema) -> tuple[int, dict[str, Any], dict[str, str]]:
+            if dep is None:
+                return 404, {"ok": False, "error": f"no alias {alias}"}, {}
+            calls = 0
+            if subpath == "/health":
+                with store.lock:
+                    calls = store.health_calls[dep["id"]] = store.health_calls.get(dep["id"], 0) + 1
+            refused = answer(dep, schema)
+            if refused is not None:
+                return refused
+            if subpath != "/health":
+                return 200, {"ok": True, "deployment": dep["id"], "path": subpath, "schema": schema.version}, {}
             failing = dep["meta"].get("health") == "fail" or calls <= int(dep["meta"].get("health_fail_first", 0))
-            return self._send(503 if failing else 200, {"ok": not failing, "deployment": dep["id"]})
+            return (503 if failing else 200), {"ok": not failing, "deployment": dep["id"]}, {}
 
         def _metric(self, alias: str, name: str) -> None:
             dep = self._target(alias)
@@ -213,20 +280,27 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve(port: int, token: str) -> ThreadingHTTPServer:
-    """A stand-in server bound to 127.0.0.1:port (call serve_forever on it)."""
-    return ThreadingHTTPServer(("127.0.0.1", port), make_handler(Store(), token))
+def serve(port: int, token: str, app_database_url: str | None = None,
+          migrations_table: str = MIGRATIONS_TABLE) -> ThreadingHTTPServer:
+    """A stand-in server bound to 127.0.0.1:port (call serve_forever on it); the aliases' apps read
+    app_database_url's migrations table unless a test hook points an alias elsewhere."""
+    store = Store(AppDatabase(app_database_url, migrations_table))
+    return ThreadingHTTPServer(("127.0.0.1", port), make_handler(store, token))
 
 
 def main() -> None:
     """Entry point for the sandbox's detached stand-in process."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--migrations-table", default=MIGRATIONS_TABLE,
+                        help="golang-migrate's table the apps read their schema version from")
     args = parser.parse_args()
     token = os.environ.get("VERCEL_TOKEN", "")
     if not token:
         raise SystemExit("vercel stand-in: VERCEL_TOKEN must be set in the environment")
-    serve(args.port, token).serve_forever()
+    if not valid_table(args.migrations_table):
+        raise SystemExit("vercel stand-in: --migrations-table must be an SQL identifier")
+    serve(args.port, token, os.environ.get(APP_DATABASE_ENV) or None, args.migrations_table).serve_forever()
 
 
 if __name__ == "__main__":
