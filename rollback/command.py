@@ -33,6 +33,7 @@ class Rollout:
     allow_data_loss: bool = False
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     maintenance: bool = False
+    workspace: auto.Stack | None = field(default=None, repr=False)  # the stack opened to read what is deployed
 
     def overrides(self) -> dict[str, Any]:
         """Config the program reads beyond Pulumi.<stack>.yaml: deployed version, flags, components."""
@@ -47,11 +48,16 @@ class Rollout:
         return out
 
     def open(self) -> auto.Stack:
-        """The stack's engine workspace configured for this rollout."""
-        from rollback.stacks import open_release_stack
+        """The stack's engine workspace configured for this rollout (the one resolve opened, when there is one)."""
+        from rollback.stacks import open_release_stack, release_config
+        from rollback.workspace import configure
 
-        return open_release_stack(self.stack, target=str(self.version.version), env=self.env,
-                                  overrides=self.overrides())
+        if self.workspace is None:
+            return open_release_stack(self.stack, target=str(self.version.version), env=self.env,
+                                      overrides=self.overrides())
+        configure(self.workspace, release_config(self.stack, target=str(self.version.version),
+                                                 overrides=self.overrides()))
+        return self.workspace
 
     def desired(self) -> dict[str, Any]:
         """What the target declares, for plan headers and reports."""
@@ -64,10 +70,15 @@ class Rollout:
 
 def deployed_outputs(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The stack outputs of the last update (empty when never deployed)."""
+    return _deployed(stack, env)[1]
+
+
+def _deployed(stack: str, env: Mapping[str, str] | None) -> tuple[auto.Stack, dict[str, Any]]:
+    """The stack's workspace and the outputs of its last update."""
     from rollback.stacks import open_release_stack
 
     st = open_release_stack(stack, target="last-good", env=env)
-    return {k: v.value for k, v in st.outputs().items()}
+    return st, {k: v.value for k, v in st.outputs().items()}
 
 
 def resolve(stack: str, ref: str, *, components: Sequence[str] | None = None, allow_data_loss: bool = False,
@@ -78,7 +89,7 @@ def resolve(stack: str, ref: str, *, components: Sequence[str] | None = None, al
 
     env = dict(env if env is not None else os.environ)
     record = record or rollback_stacks.load(stack)
-    deployed = deployed_outputs(stack, env)
+    opened, deployed = _deployed(stack, env)
     current = deployed.get("version")
     version = record.resolve(ref, deployed=current, allow_candidate=True)
     if version.status == "candidate" and current is not None and version.version < int(current):
@@ -87,7 +98,7 @@ def resolve(stack: str, ref: str, *, components: Sequence[str] | None = None, al
                             f"than the deployed version {current}: roll back only to known-good "
                             f"versions ({good}).")
     return Rollout(stack, ref, version, deployed, list(components) if components else None, allow_data_loss, env,
-                   maintenance)
+                   maintenance, opened)
 
 
 def plan(rollout: Rollout, stack: auto.Stack | None = None) -> Plan:
@@ -202,7 +213,7 @@ def apply(stack_name: str, ref: str, *, confirm: Callable[[Plan], bool], reason:
         error: str | None = None
         failed: StepError | None = None
         try:
-            result = stack.up(on_event=tracker.on_event)
+            result = stack.up(on_event=tracker.on_event, show_secrets=False)  # we read no config from its summary
             outputs = {k: v.value for k, v in result.outputs.items()}
             if outputs.get("snapshot_reference"):
                 rec.snapshot("snapshot", str(outputs["snapshot_reference"]))

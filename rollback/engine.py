@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -82,11 +83,17 @@ def engine_env(engine_dir: Path | None = None) -> dict[str, str]:
 
 
 def pulumi_command() -> PulumiCommand:
-    """The Automation API's handle on the engine binary (version-checked)."""
+    """The Automation API's handle on the engine binary (version-checked once per process and binary)."""
+    bin_dir = find_engine_dir()
+    return _command(str(bin_dir.parent) if bin_dir.name == "bin" else None)
+
+
+@functools.cache
+def _command(root: str | None) -> PulumiCommand:
+    """PulumiCommand runs `pulumi version` each time it is made (0.16 s): made once per engine root."""
     from pulumi.automation import PulumiCommand
 
-    bin_dir = find_engine_dir()
-    return PulumiCommand(root=str(bin_dir.parent)) if bin_dir.name == "bin" else PulumiCommand()
+    return PulumiCommand(root=root)
 
 
 _GENERIC = ("update failed", "preview failed", "program failed with an unhandled exception",

@@ -82,8 +82,14 @@ def open_release_stack(stack: str, *, target: str | None = None, env: Mapping[st
     from rollback.workspace import open_stack
 
     env = dict(env if env is not None else os.environ)
+    return open_stack(stack, pulumi_program, backend_url=backend_url(env), env=env,
+                      config=release_config(stack, target=target, overrides=overrides))
+
+
+def release_config(stack: str, *, target: str | None = None, overrides: Mapping[str, Any] | None = None
+                   ) -> dict[str, str]:
+    """The program's config: Pulumi.<stack>.yaml's rollback:* settings, the overrides, and the target."""
     settings = {**stack_settings(stack), **(overrides or {})}
     if target is not None:
         settings["target"] = target
-    config = {f"{NAMESPACE}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in settings.items()}
-    return open_stack(stack, pulumi_program, backend_url=backend_url(env), env=env, config=config)
+    return {f"{NAMESPACE}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in settings.items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -11,6 +12,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from pulumi import automation as auto
@@ -18,6 +20,19 @@ from pulumi import automation as auto
 from rollback.engine import cache_root, engine_env, pulumi_command
 
 PROJECT = "rollback-as-code"
+SECRET = "[secret]"  # how `pulumi stack output --json` shows a secret value
+
+
+class _Workspace(auto.LocalWorkspace):
+    """A LocalWorkspace that reads outputs in one CLI call when none is secret (it always makes two)."""
+
+    def stack_outputs(self, stack_name: str) -> auto.OutputMap:
+        """Output values; decrypting (the passphrase's key derivation, 0.2 s) only when one is secret."""
+        args = ["stack", "output", "--json", "--stack", stack_name]
+        values: dict[str, Any] = json.loads(self._run_pulumi_cmd_sync(args).stdout or "{}")
+        if SECRET not in values.values():
+            return {k: auto.OutputValue(value=v, secret=False) for k, v in values.items()}
+        return super().stack_outputs(stack_name)
 
 
 def workspace_dir(backend_url: str, stack: str) -> Path:
@@ -33,8 +48,7 @@ def workspace_dir(backend_url: str, stack: str) -> Path:
 
 
 def open_stack(stack: str, program: Callable[[], None], *, backend_url: str, env: Mapping[str, str],
-               config: Mapping[str, str] | None = None, secret_config: Mapping[str, str] | None = None,
-               project: str = PROJECT) -> auto.Stack:
+               config: Mapping[str, str] | None = None, project: str = PROJECT) -> auto.Stack:
     """Create or select `stack` on backend_url with program inline and the given config set.
 
     Each call works in a private copy of the stack's home dir, so concurrent processes (a status beside an
@@ -42,20 +56,17 @@ def open_stack(stack: str, program: Callable[[], None], *, backend_url: str, env
     """
     home = workspace_dir(backend_url, stack)
     run = Path(tempfile.mkdtemp(prefix=f"rollback-{stack}-"))
-    settings = auto.ProjectSettings(name=project, runtime="python", backend=auto.ProjectBackend(url=backend_url))
-    opts = auto.LocalWorkspaceOptions(
-        work_dir=str(run),
-        pulumi_command=pulumi_command(),
-        project_settings=settings,
-        env_vars={**engine_env(), **env, "PULUMI_BACKEND_URL": backend_url},
-        secrets_provider="passphrase",
-    )
+    settings = auto.ProjectSettings(name=project, runtime="python", main=os.getcwd(),
+                                    backend=auto.ProjectBackend(url=backend_url))
     stack_file = f"Pulumi.{stack}.yaml"
     try:
         with _exclusive(home):  # the first creation writes the salt every later copy must share
             if (home / stack_file).exists():
                 shutil.copyfile(home / stack_file, run / stack_file)
-            st = auto.create_or_select_stack(stack_name=stack, project_name=project, program=program, opts=opts)
+            ws = _Workspace(work_dir=str(run), program=program, pulumi_command=pulumi_command(),
+                            project_settings=settings, secrets_provider="passphrase",
+                            env_vars={**engine_env(), **env, "PULUMI_BACKEND_URL": backend_url})
+            st = auto.Stack.create_or_select(stack, ws)
             for name in ("Pulumi.yaml", stack_file):
                 if not (home / name).exists() and (run / name).exists():
                     _replace_atomically(run / name, home / name)
@@ -63,11 +74,19 @@ def open_stack(stack: str, program: Callable[[], None], *, backend_url: str, env
         shutil.rmtree(run, ignore_errors=True)
         raise
     weakref.finalize(st.workspace, shutil.rmtree, str(run), True)
-    values = {k: auto.ConfigValue(v) for k, v in (config or {}).items()}
-    values.update({k: auto.ConfigValue(v, secret=True) for k, v in (secret_config or {}).items()})
-    if values:
-        st.set_all_config(values)
+    if config:
+        configure(st, config)
     return st
+
+
+def configure(st: auto.Stack, config: Mapping[str, str]) -> None:
+    """Set plaintext config values in the private copy of the stack's settings file.
+
+    What `pulumi config set-all --plaintext` stores, written without a CLI round trip (0.2 s per rollout).
+    """
+    settings = st.workspace.stack_settings(st.name)
+    settings.config = {**(settings.config or {}), **config}
+    st.workspace.save_stack_settings(st.name, settings)
 
 
 @contextmanager
