@@ -46,3 +46,6 @@ def test_bench_e2e_smoke(tmp_path):
     row = doc["rows"][0]
     assert row["baseline_s"] > 0 and row["ratio"] > 0
     assert row["extra"]["steps_median_s"]  # the tool's report was read
+    to_alias = [r for r in doc["rows"] if r["case"].startswith("apply start → alias on target")]
+    assert len(to_alias) == 2  # the 1 GiB size and the larger one
+    assert 0 < to_alias[0]["ours_s"] < row["ours_s"]  # the alias moved before the apply ended
