@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: venv engine migrate-cli prereqs test test-e2e demo lint bench clean
+.PHONY: venv engine migrate-cli node-oracles prereqs test test-e2e demo lint bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -20,7 +20,10 @@ engine:
 migrate-cli:
 	@bash tools/golang-migrate/build.sh
 
-prereqs: venv engine migrate-cli
+node-oracles:
+	@bash tools/node/build.sh
+
+prereqs: venv engine migrate-cli node-oracles
 	@$(PY) -m rollback.prereqs
 
 test: prereqs

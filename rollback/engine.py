@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 import shutil
@@ -47,6 +48,13 @@ def migrate_cli() -> Path:
     """Where `make migrate-cli` puts golang-migrate's CLI (the tests' oracle) for its pinned version."""
     version = go_mod_version(REPO_ROOT / "tools" / "golang-migrate" / "go.mod", "github.com/golang-migrate/migrate/v4")
     return cache_root() / "golang-migrate" / version / "bin" / "migrate"
+
+
+def node_oracles() -> Path:
+    """Where `make node-oracles` installs the pinned npm oracles (@vercel/sdk, bullmq): a node_modules folder."""
+    here = REPO_ROOT / "tools" / "node"
+    key = hashlib.sha256((here / "package.json").read_bytes() + (here / "package-lock.json").read_bytes())
+    return cache_root() / "node" / key.hexdigest()[:12] / "node_modules"
 
 
 def cached_engine_dir() -> Path:

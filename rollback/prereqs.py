@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
-from rollback.engine import find_engine_dir, migrate_cli
+from rollback.engine import find_engine_dir, migrate_cli, node_oracles
 from rollback.errors import RollbackError
 from rollback.sandbox.postgres import bindir
 
@@ -19,6 +20,13 @@ def main() -> int:
         if not migrate.is_file():
             raise RollbackError(f"golang-migrate's CLI (the tests' oracle) is not built in {migrate.parent}: "
                                 "run `make migrate-cli` (needs Go)")
+        oracles = node_oracles()
+        if not (oracles / "@vercel" / "sdk").is_dir() or not (oracles / "bullmq").is_dir():
+            raise RollbackError(f"the npm oracles (@vercel/sdk, bullmq) are not installed in {oracles}: "
+                                "run `make node-oracles` (needs Node.js >= 20 and npm)")
+        redis = shutil.which("redis-server")
+        if redis is None:
+            raise RollbackError("no redis-server on PATH (the sandbox's Redis): apt-get install redis-server")
     except RollbackError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -29,6 +37,8 @@ def main() -> int:
     print(f"pulumi version: {version} ({engine})")
     print(f"postgresql: {pg_version} ({pg})")
     print(f"golang-migrate: {migrate.parent.parent.name} ({migrate})")
+    print(f"npm oracles: {oracles}")
+    print(f"redis: {redis}")
     return 0
 
 
