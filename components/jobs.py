@@ -1,4 +1,4 @@
-"""JobControl: the freeze step (first) and the release step (last) of a rollout, for four backends."""
+"""JobControl: the freeze step (first) and the release step (last) of a rollout, for the backends of jobs_settings."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import pulumi_aws as aws
 import pulumiverse_vercel as vercel
 
 from components.base import TYPE_PREFIX, child_opts, component_deps
+from components.jobs_settings import JobsSettings
 from components.providers.jobs import JobFreeze, JobRelease
 
-BACKENDS = ("postgres", "ssm", "vercel-env", "http")
+MARKER_BACKENDS = ("ssm", "vercel-env")  # provider-backed: workers read the markers
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,9 @@ class JobControlArgs:
     Provider-backed backends (ssm, vercel-env) keep two markers: workers run only while `rollout` == `released`.
     """
 
-    backend: str
+    settings: JobsSettings
     rollout_id: str
     flags: dict[str, Any] = field(default_factory=dict)
-    admin_url: str | None = None
     ssm_prefix: str = "/rollback"
     vercel_project_id: str | None = None
     vercel_team_id: str | None = None
@@ -41,16 +41,15 @@ class JobControl(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: JobControlArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}JobControl", name, None, opts)
-        if args.backend not in BACKENDS:
-            raise ValueError(f"jobs backend {args.backend!r} is not one of {', '.join(BACKENDS)}")
         self._name, self.args = name, args
+        self.backend = args.settings.backend
         self.release_steps: list[pulumi.Resource] = []
         deps = component_deps(opts)
-        if args.backend in ("postgres", "http"):
-            freeze = JobFreeze(f"{name}-freeze", {"backend": args.backend, "rollout_id": args.rollout_id,
-                                                  "admin_url": args.admin_url}, child_opts(self, deps))
+        if self.backend not in MARKER_BACKENDS:
+            freeze = JobFreeze(f"{name}-freeze", {"rollout_id": args.rollout_id, "queue": args.settings.props()},
+                               child_opts(self, deps))
             self.frozen_by = freeze.freeze_token  # type: ignore[attr-defined]
-        elif args.backend == "ssm":
+        elif self.backend == "ssm":
             freeze = aws.ssm.Parameter(f"{name}-freeze", name=f"{args.ssm_prefix}/jobs/rollout", type="String",
                                        value=args.rollout_id, overwrite=True, opts=child_opts(self, deps))
             self.frozen_by = freeze.value
@@ -69,10 +68,9 @@ class JobControl(pulumi.ComponentResource):
     def release_after(self, steps: Sequence[pulumi.Resource]) -> list[pulumi.Resource]:
         """Declare the release step(s) depending on `steps` (plus the freeze), then register outputs."""
         args, name, after = self.args, self._name, [self.freeze_step, *steps]
-        if args.backend in ("postgres", "http"):
-            release = JobRelease(f"{name}-release", {"backend": args.backend, "rollout_id": args.rollout_id,
-                                                     "flags": args.flags, "admin_url": args.admin_url,
-                                                     "jobs_frozen_by": self.frozen_by},
+        if self.backend not in MARKER_BACKENDS:
+            release = JobRelease(f"{name}-release", {"rollout_id": args.rollout_id, "queue": args.settings.props(),
+                                                     "flags": args.flags, "jobs_frozen_by": self.frozen_by},
                                  child_opts(self, after))
             self.release_steps = [release]
             self.jobs_frozen = release.frozen  # type: ignore[attr-defined]
@@ -90,7 +88,7 @@ class JobControl(pulumi.ComponentResource):
         flags: list[pulumi.Resource] = []
         for flag, value in sorted(args.flags.items()):
             text = json.dumps(value)
-            if args.backend == "ssm":
+            if self.backend == "ssm":
                 flags.append(aws.ssm.Parameter(f"{name}-flag-{flag}", name=f"{args.ssm_prefix}/flags/{flag}",
                                                type="String", value=text, overwrite=True,
                                                opts=child_opts(self, after)))
@@ -99,7 +97,7 @@ class JobControl(pulumi.ComponentResource):
                     f"{name}-flag-{flag}", project_id=self._project(), team_id=args.vercel_team_id,
                     key=f"FLAG_{flag.upper()}", value=text, targets=["production"], sensitive=False,
                     opts=child_opts(self, after)))
-        if args.backend == "ssm":
+        if self.backend == "ssm":
             marker: pulumi.Resource = aws.ssm.Parameter(
                 f"{name}-release", name=f"{args.ssm_prefix}/jobs/released", type="String", value=args.rollout_id,
                 overwrite=True, opts=child_opts(self, [*after, *flags]))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pulumi
 
+from components import jobs_settings
 from components.partial import merge
 from components.release import Release, ReleaseArgs
 from components.rollout import COMPONENTS
@@ -26,7 +28,7 @@ def _settings(config: pulumi.Config) -> dict[str, Any]:
         "allowed_domains": config.get_object("allowedDomains"),
         "snapshot_destination": config.get("snapshotDestination") or "s3",
         "rds_instance": config.get("rdsInstance"),
-        "jobs_admin_url": config.get("jobsAdminUrl"),
+        "jobs": config.get_object("jobs"),
         "health_budget_seconds": budget,
         "maintenance": bool(config.get_bool("maintenance") or False),
         "maintenance_deployment": config.get("maintenanceDeployment"),
@@ -57,12 +59,14 @@ def pulumi_program() -> None:
         if outside:
             raise ValueError(f"{version.label}: alias domain(s) {', '.join(outside)} "
                              "are not in rollback:allowedDomains")
+    jobs = jobs_settings.parse(s["jobs"], stack=stack, default_backend=target.jobs_backend)
+    target = replace(target, jobs_backend=jobs.backend)  # the rollout id follows the backend in use
     release = Release("release", ReleaseArgs(
         target=target, components=s["components"], deployed=deployed,
         maintenance_deployment=s["maintenance_deployment"], maintenance=s["maintenance"],
         allow_data_loss=s["allow_data_loss"], stack=stack,
         snapshot_destination=s["snapshot_destination"], rds_instance_identifier=s["rds_instance"],
-        jobs_admin_url=s["jobs_admin_url"], health_budget_seconds=s["health_budget_seconds"]))
+        jobs=jobs, health_budget_seconds=s["health_budget_seconds"]))
     pulumi.export("version", target.version)
     pulumi.export("label", target.label)
     pulumi.export("deployment_id", target.deployment_id)

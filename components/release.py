@@ -14,6 +14,7 @@ from components.compatibility import MAINTENANCE, Order, Side, plan_order, seque
 from components.dbobjects import DatabaseObjects, DatabaseObjectsArgs
 from components.health import HealthGate, HealthGateArgs
 from components.jobs import JobControl, JobControlArgs
+from components.jobs_settings import JobsSettings
 from components.rollout import COMPONENTS
 from components.schema import SchemaVersion, SchemaVersionArgs
 from components.snapshot import DatabaseSnapshot, DatabaseSnapshotArgs
@@ -33,8 +34,7 @@ class ReleaseArgs:
     stack: str = "local"
     snapshot_destination: str = "s3"
     rds_instance_identifier: str | None = None
-    jobs_admin_url: str | None = None
-    ssm_prefix: str | None = None
+    jobs: JobsSettings | None = None  # the stack's rollback:jobs; None: the version's backend, flags only
     health_budget_seconds: float | None = None
     alias_variant: str = "dynamic"
     dbobjects_variant: str = "dynamic"
@@ -116,9 +116,10 @@ class Release(pulumi.ComponentResource):
 
     def _declare_jobs(self) -> JobControl:
         a, t = self._args, self._args.target
+        settings = a.jobs or JobsSettings(backend=t.jobs_backend)
         jobs = JobControl(f"{self._name}-jobs", JobControlArgs(
-            backend=t.jobs_backend, rollout_id=self.rollout_id, flags=t.flags, admin_url=a.jobs_admin_url,
-            ssm_prefix=a.ssm_prefix or f"/rollback/{a.stack}", vercel_project_id=t.project,
+            settings=settings, rollout_id=self.rollout_id, flags=t.flags,
+            ssm_prefix=settings.prefix or f"/rollback/{a.stack}", vercel_project_id=t.project,
             vercel_team_id=a.vercel_team_id), pulumi.ResourceOptions(parent=self))
         self._frozen_by = jobs.frozen_by
         return jobs

@@ -20,7 +20,7 @@ SECRET_ENV_VARS = (
     "GITHUB_TOKEN",
     "GH_TOKEN",
 )
-URL_ENV_VARS = ("DATABASE_URL", "PULUMI_BACKEND_URL")
+URL_ENV_VARS = ("DATABASE_URL", "REDIS_URL", "PULUMI_BACKEND_URL")
 SECRET_SUFFIXES = ("_TOKEN", "_SECRET", "_PASSWORD", "_PASSPHRASE", "_SECRET_ACCESS_KEY")
 USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@/\s]+)@")
 

@@ -1,25 +1,27 @@
-"""Job control steps: freeze (first) pauses workers, release (last) sets the target flags and resumes them.
+"""Job control steps: freeze (first) pauses workers and waits until drained, release (last) sets the target flags
+and resumes them.
 
-postgres backend: schema `rollback_control` holds `flags` (name -> jsonb value) and the single-row `rollout`
-(frozen, rollout id); pending public.worker_jobs are paused on freeze and resumed on release (seed 000).
-http backend: POST {admin_url}/pause-all on freeze; POST /flags then /resume-all on release (seed 003).
+postgres, sql, bullmq: the app database's schema `rollback_control` holds `flags` (name -> jsonb value) and the
+single-row `rollout` (frozen, rollout id); sql also runs the stack's pause/resume statements, bullmq pauses the
+stack's BullMQ queues (components/providers/queues/). http: POST {adminUrl}/pause-all on freeze; POST /flags then
+/resume-all on release (seed 003).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any
 
-import httpx
 import psycopg
 import pulumi
 from psycopg.types.json import Jsonb
 from pulumi.dynamic import ReadResult, Resource
 
 from components import runtime_env
+from components.jobs_settings import TABLE_FLAGS
 from components.providers.base import StepProvider
+from components.providers.queues import bullmq, http, sql
 
 CONTROL_DDL = """
 CREATE SCHEMA IF NOT EXISTS rollback_control;
@@ -44,29 +46,29 @@ WHERE rollback_control.flags.value IS DISTINCT FROM excluded.value
 """
 
 
-def _worker_job_columns(conn: psycopg.Connection) -> set[str]:
-    rows = conn.execute("SELECT column_name FROM information_schema.columns "
-                        "WHERE table_schema = 'public' AND table_name = 'worker_jobs'").fetchall()
-    return {r[0] for r in rows}
+def _count_running(cfg: dict[str, Any]) -> int | None:
+    """Jobs of the frozen kind still running, by the backend's own count; None when it has none."""
+    if cfg["backend"] == "bullmq":
+        return bullmq.running(cfg)
+    if cfg.get("running"):
+        with psycopg.connect(runtime_env.database_url(), autocommit=True) as conn:
+            return sql.running(conn, cfg)
+    return None
 
 
-def pause_pending_jobs(conn: psycopg.Connection) -> int:
-    """Seed 000's pause: pending -> paused; 0 when the app has no worker_jobs table (yet)."""
-    cols = _worker_job_columns(conn)
-    if "status" not in cols:
-        return 0
-    extra = ", updated_at = now()" if "updated_at" in cols else ""
-    return conn.execute(f"UPDATE public.worker_jobs SET status = 'paused'{extra} WHERE status = 'pending'").rowcount
-
-
-def resume_paused_jobs(conn: psycopg.Connection) -> int:
-    """Seed 000's resume: paused -> pending, due now, error cleared."""
-    cols = _worker_job_columns(conn)
-    if "status" not in cols:
-        return 0
-    extra = "".join(f", {c} = {v}" for c, v in (("next_run_at", "now()"), ("error", "NULL"), ("updated_at", "now()"))
-                    if c in cols)
-    return conn.execute(f"UPDATE public.worker_jobs SET status = 'pending'{extra} WHERE status = 'paused'").rowcount
+def wait_drained(cfg: dict[str, Any], poll: float = 0.2) -> int:
+    """Block until no job of the frozen kind runs (within drain_seconds); seconds waited, rounded."""
+    started = time.monotonic()
+    deadline = started + float(cfg.get("drain_seconds", 60.0))
+    while True:
+        left = _count_running(cfg)
+        if not left:
+            return round(time.monotonic() - started)
+        if time.monotonic() >= deadline:
+            raise RuntimeError(f"jobs freeze: {left} job(s) still running after {cfg.get('drain_seconds', 60.0):g}s "
+                               f"({cfg['backend']} backend); nothing else was changed and the queue stays paused: "
+                               "wait for them and apply again, or raise rollback:jobs.drainSeconds")
+        time.sleep(poll)
 
 
 def read_control(dsn: str) -> dict[str, Any]:
@@ -79,41 +81,36 @@ def read_control(dsn: str) -> dict[str, Any]:
     return {"rollout": row[0] if row else None, "frozen": bool(row[1]) if row else False, "flags": flags}
 
 
-def _admin_post(props: dict[str, Any], path: str, body: dict[str, Any]) -> None:
-    url = runtime_env.expand(str(props["admin_url"])).rstrip("/") + path
-    token = os.environ.get("ROLLBACK_ADMIN_TOKEN")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    resp = httpx.post(url, json=body, headers=headers, timeout=15.0)
-    if resp.status_code >= 300:
-        raise RuntimeError(f"POST {props['admin_url']}{path} answered HTTP {resp.status_code}")
-
-
 class JobFreezeProvider(StepProvider):
     """Freezes jobs when the rollout id changes (nothing to do when the target is unchanged)."""
 
     step = "jobs freeze"
-    keys = ("backend", "rollout_id", "admin_url")
+    keys = ("rollout_id", "queue")
 
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
-        """Mark the rollout frozen and pause pending jobs (one transaction)."""
-        paused = 0
-        if news["backend"] == "postgres":
+        """Mark the rollout frozen, pause the queue (one transaction for sql), then wait until it is drained."""
+        cfg, paused = news["queue"], 0
+        if cfg["backend"] in TABLE_FLAGS:
             with psycopg.connect(runtime_env.database_url()) as conn:
                 conn.execute(CONTROL_DDL)
                 conn.execute(FREEZE, (news["rollout_id"],))
-                paused = pause_pending_jobs(conn)
-        elif news["backend"] == "http":
-            _admin_post(news, "/pause-all", {"rollout": news["rollout_id"]})
+                if cfg["backend"] == "sql":
+                    paused = sql.pause(conn, cfg)
+            if cfg["backend"] == "bullmq":
+                paused = bullmq.pause(cfg)
+        elif cfg["backend"] == "http":
+            http.post(cfg, "/pause-all", {"rollout": news["rollout_id"]})
         else:
-            raise ValueError(f"unsupported jobs backend {news['backend']!r} for the dynamic freeze step")
+            raise ValueError(f"unsupported jobs backend {cfg['backend']!r} for the dynamic freeze step")
+        waited = wait_drained(cfg)
         # A new token per freeze act: the health gate and release key on it, so a rollout that failed midway
         # and is then retargeted to the previously released state still re-gates and releases.
         token = f"{news['rollout_id']}@{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}#{time.time_ns() % 10**6}"
-        return {**news, "frozen": True, "paused_jobs": paused, "freeze_token": token}
+        return {**news, "frozen": True, "paused_jobs": paused, "drained_after_seconds": waited, "freeze_token": token}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: the live frozen state (postgres backend)."""
-        if props.get("backend") != "postgres":
+        if (props.get("queue") or {}).get("backend") not in TABLE_FLAGS:
             return ReadResult(id_, props)
         live = read_control(runtime_env.database_url())
         return ReadResult(id_, {**props, "frozen": bool(live.get("frozen"))})
@@ -126,30 +123,33 @@ class JobReleaseProvider(StepProvider):
     """Sets the target's flags and resumes jobs; runs last, only after every other step passed."""
 
     step = "jobs release"
-    keys = ("backend", "rollout_id", "flags", "admin_url", "jobs_frozen_by")
+    keys = ("rollout_id", "queue", "flags", "jobs_frozen_by")
 
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """Flags to target values (removing flags the target lacks), resume jobs, clear the freeze."""
         flags: dict[str, Any] = dict(news.get("flags") or {})
-        resumed = 0
-        if news["backend"] == "postgres":
+        cfg, resumed = news["queue"], 0
+        if cfg["backend"] in TABLE_FLAGS:
             with psycopg.connect(runtime_env.database_url()) as conn:
                 conn.execute(CONTROL_DDL)
                 for name, value in sorted(flags.items()):
                     conn.execute(UPSERT_FLAG, (name, Jsonb(value)))
                 conn.execute("DELETE FROM rollback_control.flags WHERE NOT (name = ANY(%s))", (sorted(flags),))
-                resumed = resume_paused_jobs(conn)
+                if cfg["backend"] == "sql":
+                    resumed = sql.resume(conn, cfg)
                 conn.execute(RELEASE, (news["rollout_id"],))
-        elif news["backend"] == "http":
-            _admin_post(news, "/flags", {"flags": flags})
-            _admin_post(news, "/resume-all", {"rollout": news["rollout_id"]})
+            if cfg["backend"] == "bullmq":  # after the flags commit: workers resume under the target's flags
+                resumed = bullmq.resume(cfg)
+        elif cfg["backend"] == "http":
+            http.post(cfg, "/flags", {"flags": flags})
+            http.post(cfg, "/resume-all", {"rollout": news["rollout_id"]})
         else:
-            raise ValueError(f"unsupported jobs backend {news['backend']!r} for the dynamic release step")
+            raise ValueError(f"unsupported jobs backend {cfg['backend']!r} for the dynamic release step")
         return {**news, "frozen": False, "resumed_jobs": resumed}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: live flags and frozen state (postgres backend)."""
-        if props.get("backend") != "postgres":
+        if (props.get("queue") or {}).get("backend") not in TABLE_FLAGS:
             return ReadResult(id_, props)
         live = read_control(runtime_env.database_url())
         flags = {k: json.loads(json.dumps(v)) for k, v in (live.get("flags") or {}).items()}
@@ -163,7 +163,7 @@ class JobFreeze(Resource, module="rollback", name="JobFreeze"):
     """The freeze step of a rollout."""
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        outs = {"frozen": None, "paused_jobs": None, "freeze_token": None}
+        outs = {"frozen": None, "paused_jobs": None, "drained_after_seconds": None, "freeze_token": None}
         super().__init__(JobFreezeProvider(), name, {**outs, **props}, opts)
 
 

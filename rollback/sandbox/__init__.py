@@ -1,4 +1,4 @@
-"""The embedded sandbox: real PostgreSQL, moto (S3, RDS, SSM) and the Vercel stand-in, on loopback.
+"""The embedded sandbox: real PostgreSQL, Redis, moto (S3, RDS, SSM) and the Vercel stand-in, on loopback.
 
 Everything lives in one directory (services' data, logs, the `local` stack's state backend); `down`
 stops every process and removes the directory, so the next `up` starts with no stale state.
@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rollback.errors import RollbackError
-from rollback.sandbox import postgres, processes
+from rollback.sandbox import postgres, processes, redis_server
 from rollback.sandbox.standin_app import APP_DATABASE_ENV
 
 SNAPSHOT_BUCKET = "rollback-snapshots"
@@ -34,6 +34,7 @@ class Sandbox:
     moto: dict[str, int]
     vercel: dict[str, int]
     secrets: dict[str, str] = field(repr=False)
+    redis: dict[str, int] = field(default_factory=dict)
 
     @property
     def database_url(self) -> str:
@@ -46,6 +47,10 @@ class Sandbox:
     @property
     def vercel_api(self) -> str:
         return f"http://127.0.0.1:{self.vercel['port']}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://:{self.secrets['redis_password']}@127.0.0.1:{self.redis['port']}/0"
 
     @property
     def backend_url(self) -> str:
@@ -63,6 +68,7 @@ class Sandbox:
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_REGION": "us-east-1",
             "ROLLBACK_SNAPSHOT_BUCKET": SNAPSHOT_BUCKET,
+            "REDIS_URL": self.redis_url,
             "VERCEL_API_URL": self.vercel_api,
             "VERCEL_TOKEN": self.secrets["vercel_token"],
             "PULUMI_BACKEND_URL": self.backend_url,
@@ -99,10 +105,13 @@ def up(root: Path = DEFAULT_DIR) -> Sandbox:
         "aws_secret_access_key": secrets.token_urlsafe(30),
         "vercel_token": "vt_" + secrets.token_urlsafe(24),
         "pulumi_passphrase": secrets.token_urlsafe(18),
+        "redis_password": secrets.token_hex(16),
     }
     sandbox = Sandbox(root=str(root), pg={}, moto={}, vercel={}, secrets=creds)
     try:
         sandbox.pg = postgres.start(root, processes.free_port(), creds["pg_password"])
+        _save(sandbox)
+        sandbox.redis = redis_server.start(root, processes.free_port(), creds["redis_password"])
         _save(sandbox)
         sandbox.moto = _start_python_service(root, "moto", ["-m", "moto.server", "-H", "127.0.0.1", "-p"], {})
         _save(sandbox)
@@ -196,7 +205,7 @@ def down(root: Path = DEFAULT_DIR) -> bool:
     rec = _record(root)
     if rec.exists():
         data = json.loads(rec.read_text())
-        for svc in ("vercel", "moto"):
+        for svc in ("vercel", "moto", "redis"):
             if data.get(svc, {}).get("pid"):
                 processes.stop(int(data[svc]["pid"]))
         if data.get("pg"):

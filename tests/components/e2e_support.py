@@ -14,6 +14,7 @@ import psycopg
 from pulumi import automation as auto
 
 from components.program import pulumi_program
+from rollback.stacks import stack_settings
 from rollback.workspace import open_stack
 from tests.databases import create_database, drop_database
 
@@ -38,7 +39,7 @@ class Rig:
     def stack(self, target: str, components: list[str] | None = None, **settings: Any) -> auto.Stack:
         """The `local` stack running our program with rollback:target and other rollback:* settings."""
         config = {"rollback:target": target, "rollback:components": json.dumps(components or ALL),
-                  "rollback:healthBudgetSeconds": "5"}
+                  "rollback:healthBudgetSeconds": "5", "rollback:jobs": json.dumps(stack_settings("local")["jobs"])}
         config.update({f"rollback:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in settings.items()})
         return open_stack("local", pulumi_program, backend_url=self.backend_url, env=self.env, config=config)
 

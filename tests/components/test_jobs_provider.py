@@ -1,9 +1,11 @@
-"""Job freeze/release providers: postgres control tables + worker_jobs (seed 000) and the http admin backend."""
+"""Job freeze/release providers: the flags table, the sql backend on a queue table of the test's own, the drained
+wait, and the http admin backend."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
@@ -12,47 +14,77 @@ import pytest
 from components.providers.base import StepFailed
 from components.providers.jobs import JobFreezeProvider, JobReleaseProvider, read_control
 
-WORKER_JOBS = """
-CREATE TABLE public.worker_jobs (id serial PRIMARY KEY, status text NOT NULL, error text,
-  next_run_at timestamptz, updated_at timestamptz);
-INSERT INTO public.worker_jobs (status) VALUES ('pending'), ('pending'), ('running'), ('failed');
+QUEUE = """
+CREATE TABLE public.tasks (id serial PRIMARY KEY, state text NOT NULL);
+INSERT INTO public.tasks (state) VALUES ('ready'), ('ready'), ('busy'), ('dead');
 """
+SQL = {"backend": "sql", "pause": "UPDATE tasks SET state = 'held' WHERE state = 'ready'",
+       "resume": "UPDATE tasks SET state = 'ready' WHERE state = 'held'",
+       "running": "SELECT count(*) FROM tasks WHERE state = 'busy'", "drain_seconds": 5.0}
 
 
-def statuses(dsn: str) -> list[str]:
+def states(dsn: str) -> list[str]:
     with psycopg.connect(dsn) as conn:
-        return [r[0] for r in conn.execute("SELECT status FROM worker_jobs ORDER BY id")]
+        return [r[0] for r in conn.execute("SELECT state FROM tasks ORDER BY id")]
 
 
-def test_freeze_then_release_postgres(db):
+def finish_busy_later(dsn: str, after: float) -> threading.Thread:
+    def run() -> None:
+        time.sleep(after)
+        with psycopg.connect(dsn) as conn:
+            conn.execute("UPDATE tasks SET state = 'done' WHERE state = 'busy'")
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_sql_freeze_waits_until_drained_then_release_resumes(db):
     with psycopg.connect(db) as conn:
-        conn.execute(WORKER_JOBS)
-    freeze = JobFreezeProvider().create({"backend": "postgres", "rollout_id": "ro-1", "admin_url": None})
+        conn.execute(QUEUE)
+    worker = finish_busy_later(db, 1.0)  # the job a worker holds finishes after the pause
+    freeze = JobFreezeProvider().create({"rollout_id": "ro-1", "queue": SQL})
+    worker.join()
     assert freeze.outs["frozen"] is True and freeze.outs["paused_jobs"] == 2
-    assert statuses(db) == ["paused", "paused", "running", "failed"]
+    assert freeze.outs["drained_after_seconds"] >= 1
+    assert states(db) == ["held", "held", "done", "dead"]
     assert read_control(db)["frozen"] is True
 
-    release = JobReleaseProvider().create({"backend": "postgres", "rollout_id": "ro-1", "admin_url": None,
+    release = JobReleaseProvider().create({"rollout_id": "ro-1", "queue": SQL,
                                            "flags": {"workers": True, "cap": 5, "ratio": 0.5, "mode": "x"}})
     assert release.outs["frozen"] is False and release.outs["resumed_jobs"] == 2
-    assert statuses(db) == ["pending", "pending", "running", "failed"]
+    assert states(db) == ["ready", "ready", "done", "dead"]
     assert read_control(db) == {"rollout": "ro-1", "frozen": False,
                                 "flags": {"cap": 5, "mode": "x", "ratio": 0.5, "workers": True}}
 
     # a flag the next target lacks is removed; refresh reads the live flags
-    JobReleaseProvider().update("jobs", release.outs, {"backend": "postgres", "rollout_id": "ro-2",
-                                                       "admin_url": None, "flags": {"workers": False}})
+    JobReleaseProvider().update("jobs", release.outs, {"rollout_id": "ro-2", "queue": SQL,
+                                                       "flags": {"workers": False}})
     assert read_control(db)["flags"] == {"workers": False}
-    live = JobReleaseProvider().read("jobs", {"backend": "postgres", "flags": {}}).outs
+    live = JobReleaseProvider().read("jobs", {"queue": SQL, "flags": {}}).outs
     assert live["flags"] == {"workers": False} and live["frozen"] is False
 
 
-def test_freeze_without_worker_jobs_table_and_diff_by_rollout(db):
+def test_sql_freeze_not_drained_fails_naming_the_setting_and_keeps_the_pause(db):
+    with psycopg.connect(db) as conn:
+        conn.execute(QUEUE)
+    with pytest.raises(StepFailed, match=r"1 job\(s\) still running after 0.5s .*rollback:jobs.drainSeconds"):
+        JobFreezeProvider().create({"rollout_id": "ro-1", "queue": {**SQL, "drain_seconds": 0.5}})
+    assert states(db) == ["held", "held", "busy", "dead"]  # paused stays paused: never resumed behind one's back
+
+
+def test_sql_statements_before_the_queue_table_exists_touch_nothing(db):
+    outs = JobFreezeProvider().create({"rollout_id": "ro-1", "queue": SQL}).outs
+    assert outs["paused_jobs"] == 0 and read_control(db)["frozen"] is True
+    assert JobReleaseProvider().create({"rollout_id": "ro-1", "queue": SQL, "flags": {}}).outs["resumed_jobs"] == 0
+
+
+def test_flags_table_only_and_diff_by_rollout(db):
     p = JobFreezeProvider()
-    outs = p.create({"backend": "postgres", "rollout_id": "ro-1", "admin_url": None}).outs
+    outs = p.create({"rollout_id": "ro-1", "queue": {"backend": "postgres"}}).outs
     assert outs["paused_jobs"] == 0
     assert p.diff("f", outs, {**outs, "jobs_frozen_by": "whatever"}).changes is False
     assert p.diff("f", outs, {**outs, "rollout_id": "ro-2"}).changes is True
+    assert p.diff("f", outs, {**outs, "queue": SQL}).changes is True
     r = JobReleaseProvider()
     wire = {"rollout_id": "a", "flags": {"n": 5.0}}  # numbers come back from the engine as doubles
     assert r.diff("r", {"rollout_id": "a", "flags": {"n": 5}}, wire).changes is False
@@ -61,7 +93,7 @@ def test_freeze_without_worker_jobs_table_and_diff_by_rollout(db):
 def test_missing_database_url_is_named(db, monkeypatch):
     monkeypatch.delenv("DATABASE_URL")
     with pytest.raises(StepFailed, match="jobs freeze failed: DATABASE_URL is not set"):
-        JobFreezeProvider().create({"backend": "postgres", "rollout_id": "ro-1", "admin_url": None})
+        JobFreezeProvider().create({"rollout_id": "ro-1", "queue": {"backend": "postgres"}})
 
 
 class Admin(BaseHTTPRequestHandler):
@@ -90,11 +122,11 @@ def admin_url(monkeypatch):
 
 
 def test_http_backend_pause_flags_resume(admin_url):
-    JobFreezeProvider().create({"backend": "http", "rollout_id": "ro-9", "admin_url": admin_url})
-    JobReleaseProvider().create({"backend": "http", "rollout_id": "ro-9", "admin_url": admin_url,
-                                 "flags": {"workers": True}})
+    http = {"backend": "http", "admin_url": admin_url}
+    JobFreezeProvider().create({"rollout_id": "ro-9", "queue": http})
+    JobReleaseProvider().create({"rollout_id": "ro-9", "queue": http, "flags": {"workers": True}})
     assert Admin.calls == [("/api/queue/pause-all", {"rollout": "ro-9"}),
                            ("/api/queue/flags", {"flags": {"workers": True}}),
                            ("/api/queue/resume-all", {"rollout": "ro-9"})]
     with pytest.raises(StepFailed, match=r"pause-all answered HTTP 500"):
-        JobFreezeProvider().create({"backend": "http", "rollout_id": "ro-9", "admin_url": admin_url + "/fail"})
+        JobFreezeProvider().create({"rollout_id": "ro-9", "queue": {**http, "admin_url": admin_url + "/fail"}})

@@ -81,7 +81,7 @@ def test_step_inputs(target):
     rollout = release.rollout_id
     assert rollout.startswith("ro-") and rollout == target.rollout_id(ReleaseArgs(target=target).components)
     freeze = m.by_name("release-jobs-freeze").inputs
-    assert (freeze["backend"], freeze["rollout_id"]) == ("postgres", rollout)
+    assert (freeze["queue"]["backend"], freeze["rollout_id"]) == ("postgres", rollout)
     snap = m.by_name("release-snapshot-pgdump").inputs
     assert snap["db_rollout"] == target.db_rollout() and snap["destination"] == "s3" and snap["prefix"] == "local"
     schema = m.by_name("release-schema-migrate").inputs
