@@ -90,6 +90,13 @@ def release_config(stack: str, *, target: str | None = None, overrides: Mapping[
                    ) -> dict[str, str]:
     """The program's config: Pulumi.<stack>.yaml's rollback:* settings, the overrides, and the target."""
     settings = {**stack_settings(stack), **(overrides or {})}
+    if "jobs" in settings:  # refused here, before any engine run, with the file and the field
+        from components.jobs_settings import JobsSettingError, parse
+
+        try:
+            parse(settings["jobs"], stack=stack)
+        except JobsSettingError as err:
+            raise RollbackError(f"{err}.") from None
     if target is not None:
         settings["target"] = target
     return {f"{NAMESPACE}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in settings.items()}
