@@ -45,3 +45,18 @@ def test_prereqs_reports_engine_version() -> None:
     proc = subprocess.run([sys.executable, "-m", "rollback.prereqs"], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("pulumi version: v")
+
+
+def test_node_oracles_without_npm_says_what_to_do(tmp_path: Path) -> None:
+    env = _bare_env(tmp_path)
+    for tool in ("cut", "sha256sum"):
+        os.symlink(f"/usr/bin/{tool}", Path(env["PATH"]) / tool)
+    proc = subprocess.run(["bash", str(REPO / "tools/node/build.sh")], capture_output=True, text=True, env=env)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "npm" in lines[0] and "make node-oracles" in lines[0]
+
+
+def test_prereqs_reports_the_oracles_and_redis() -> None:
+    proc = subprocess.run([sys.executable, "-m", "rollback.prereqs"], capture_output=True, text=True, cwd=REPO)
+    assert "npm oracles: " in proc.stdout and "redis: " in proc.stdout
