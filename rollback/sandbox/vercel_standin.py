@@ -1,4 +1,6 @@
-"""A small Vercel REST stand-in: deployments, aliases (with a transition log), the aliases' apps, and metrics.
+"""A small Vercel REST stand-in: teams, projects (production domains, Instant Rollback, promote; vercel_projects),
+deployments, aliases (with a transition log), the aliases' apps, and metrics. Every /v* call is scoped by its
+`teamId` query parameter as Vercel scopes it.
 
 Run as `python -m rollback.sandbox.vercel_standin --port P` with VERCEL_TOKEN in the environment (and the app
 database's URL in STANDIN_APP_DATABASE_URL). The `/_standin/*` routes are test hooks: the alias transition log,
@@ -32,41 +34,124 @@ from rollback.sandbox.standin_app import (
     read_schema,
     valid_table,
 )
+from rollback.sandbox.vercel_projects import Refused, check_team, in_scope, iso, new_project, now_ms, project_body
+from rollback.sandbox.vercel_projects import alias_request as new_alias_request
 
 
 class Store:
-    """In-memory deployments and aliases; every alias change is appended to `transitions`."""
+    """In-memory teams, projects, deployments and aliases; every alias change is appended to `transitions`."""
 
     def __init__(self, app_database: AppDatabase | None = None) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.app_database = app_database or AppDatabase()
         self.app_databases: dict[str, AppDatabase] = {}  # per alias, set through the PATCH hook
         self.requests = RequestLog()
         self.connections = Connections()
+        self.teams: set[str] = set()
+        self.projects: dict[str, dict[str, Any]] = {}
         self.deployments: dict[str, dict[str, Any]] = {}
         self.aliases: dict[str, dict[str, Any]] = {}
         self.transitions: list[dict[str, Any]] = []
         self.health_calls: dict[str, int] = {}
 
-    def create_deployment(self, body: dict[str, Any]) -> dict[str, Any]:
-        dep_id = str(body.get("id") or f"dpl_{secrets.token_hex(8)}")
-        name = str(body.get("name") or "app")
-        dep = {"id": dep_id, "uid": dep_id, "name": name, "url": f"{name}-{dep_id[4:12]}.vercel.app",
-               "meta": dict(body.get("meta") or {}), "readyState": "READY", "target": body.get("target"),
-               "createdAt": int(time.time() * 1000)}
+    def project(self, key: str, scope: str | None) -> dict[str, Any]:
+        """The project with id or name key in scope (refused: a team the token is not in, or not found)."""
+        check_team(self.teams, scope)
         with self.lock:
-            self.deployments[dep_id] = dep
+            found = self.projects.get(key) or next((p for p in self.projects.values() if p["name"] == key
+                                                    and p["teamId"] == scope), None)
+        if found is None:
+            raise Refused(404, "not_found", "Project not found")
+        in_scope(found["teamId"], scope, "Project")
+        return found
+
+    def create_project(self, body: dict[str, Any], scope: str | None) -> dict[str, Any]:
+        """POST /v11/projects: a project of the scope (a team project registers the token as its member)."""
+        name = str(body.get("name") or "")
+        if not name:
+            raise Refused(400, "bad_request", "name is required")
+        with self.lock:
+            if scope is not None:
+                self.teams.add(scope)
+            p = new_project(name, scope, body.get("id"))
+            self.projects[p["id"]] = p
+        return p
+
+    def deployment(self, key: str, scope: str | None) -> dict[str, Any]:
+        """The deployment with id or url key in scope."""
+        check_team(self.teams, scope)
+        dep = self.deployments.get(key) or next((d for d in self.deployments.values() if d["url"] == key), None)
+        if dep is None:
+            raise Refused(404, "not_found", "Deployment not found")
+        in_scope(dep["ownerId"], scope, "Deployment")
         return dep
 
-    def assign(self, dep_id: str, alias: str) -> dict[str, Any]:
+    def create_deployment(self, body: dict[str, Any], scope: str | None = None) -> dict[str, Any]:
+        """POST /v13/deployments: a READY deployment of the scope's project `project` or `name` (made when new);
+        a production one takes the project's production domains unless the project is rolled back."""
+        check_team(self.teams, scope)
+        dep_id = str(body.get("id") or f"dpl_{secrets.token_hex(8)}")
+        name = str(body.get("name") or "app")
+        with self.lock:
+            try:
+                project = self.project(str(body.get("project") or name), scope)
+            except Refused:
+                if body.get("project"):
+                    raise
+                project = new_project(name, scope)  # as Vercel: a first deployment of a name makes its project
+                self.projects[project["id"]] = project
+            dep = {"id": dep_id, "uid": dep_id, "name": name, "url": f"{name}-{dep_id[4:12]}.vercel.app",
+                   "meta": dict(body.get("meta") or {}), "readyState": "READY", "target": body.get("target"),
+                   "createdAt": now_ms(), "projectId": project["id"], "ownerId": scope}
+            self.deployments[dep_id] = dep
+            if dep["target"] == "production" and not project["lastRollbackTarget"]:
+                self.point_production(project, dep_id, "auto-assign")
+        return dep
+
+    def point_production(self, project: dict[str, Any], dep_id: str, via: str) -> None:
+        """The project's production deployment becomes dep_id, and its production domains move to it."""
+        with self.lock:
+            project["production"], project["updatedAt"] = dep_id, now_ms()
+            for domain in project["domains"]:
+                self.assign(dep_id, domain, via)
+
+    def alias_request(self, project: dict[str, Any], dep_id: str, kind: str) -> None:
+        """POST rollback (rolled-back state on) or promote (off) to a READY deployment of the project."""
+        with self.lock:
+            dep = self.deployments.get(dep_id)
+            if dep is None or dep["projectId"] != project["id"]:
+                raise Refused(404, "not_found", "Deployment not found")
+            if dep["readyState"] != "READY":
+                raise Refused(400, "deployment_not_ready", f"deployment {dep_id} is not ready")
+            request = new_alias_request(kind, project["production"], dep_id)
+            project["lastAliasRequest"] = request
+            project["lastRollbackTarget"] = ({k: request[k] for k in ("fromDeploymentId", "toDeploymentId",
+                                                                      "jobStatus", "requestedAt")}
+                                             if kind == "rollback" else None)
+            self.point_production(project, dep_id, kind)
+
+    def add_domain(self, project: dict[str, Any], domain: str) -> dict[str, Any]:
+        """POST /v10/projects/{idOrName}/domains: a production domain, assigned to the production deployment."""
+        with self.lock:
+            if domain not in project["domains"]:
+                project["domains"].append(domain)
+            if project["production"]:
+                self.assign(project["production"], domain, "domain")
+        at = now_ms()
+        return {"name": domain, "apexName": ".".join(domain.split(".")[-2:]), "projectId": project["id"],
+                "verified": True, "createdAt": at, "updatedAt": at}
+
+    def assign(self, dep_id: str, alias: str, via: str = "alias") -> dict[str, Any]:
         with self.lock:
             old = self.aliases.get(alias)
-            now = time.time()
+            at = now_ms()
+            created = old["createdAt"] if old else at
             rec = {"uid": old["uid"] if old else f"als_{secrets.token_hex(8)}", "alias": alias,
-                   "deploymentId": dep_id, "created": old["created"] if old else now, "updatedAt": now}
+                   "deploymentId": dep_id, "projectId": self.deployments[dep_id]["projectId"],
+                   "created": iso(created), "createdAt": created, "updatedAt": at}
             self.aliases[alias] = rec
-            self.transitions.append({"at": now, "alias": alias, "from": old["deploymentId"] if old else None,
-                                     "to": dep_id})
+            self.transitions.append({"at": at / 1000, "alias": alias, "from": old["deploymentId"] if old else None,
+                                     "to": dep_id, "via": via})
         return {"uid": rec["uid"], "alias": alias, "created": rec["created"],
                 "oldDeploymentId": old["deploymentId"] if old else None}
 
@@ -76,6 +161,15 @@ class Store:
                 return self.aliases[key]
             return next((a for a in self.aliases.values() if a["uid"] == key), None)
 
+    def alias_in_scope(self, key: str, scope: str | None) -> dict[str, Any]:
+        """The alias (domain or uid) in scope: its project's team."""
+        check_team(self.teams, scope)
+        rec = self.find_alias(key)
+        if rec is None:
+            raise Refused(404, "not_found", f"The alias {key} was not found")
+        in_scope(self.projects[rec["projectId"]]["teamId"], scope, f"The alias {key}")
+        return rec
+
     def delete_alias(self, key: str) -> bool:
         rec = self.find_alias(key)
         if rec is None:
@@ -83,7 +177,7 @@ class Store:
         with self.lock:
             del self.aliases[rec["alias"]]
             self.transitions.append({"at": time.time(), "alias": rec["alias"], "from": rec["deploymentId"],
-                                     "to": None})
+                                     "to": None, "via": "delete"})
         return True
 
 
@@ -96,10 +190,13 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
             return
 
+        scope: str | None = None  # the request's teamId (None: the personal account)
+
         def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
+            data = b"" if body is None else json.dumps(body).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            if body is not None:
+                self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
@@ -129,10 +226,14 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
                 return self._standin(method, path, query)
             if not self._authorized():
                 return None
+            self.scope = (query.get("teamId") or [None])[0]
             for pattern, handler_method, fn in ROUTES:
                 m = re.fullmatch(pattern, path)
                 if m and handler_method == method:
-                    return fn(self, *m.groups())
+                    try:
+                        return fn(self, *m.groups())
+                    except Refused as err:
+                        return self._send(err.status, err.body())
             return self._send(404, {"error": {"code": "not_found", "message": f"{method} {path}"}})
 
         def _standin(self, method: str, path: str, query: dict[str, list[str]]) -> None:
@@ -235,38 +336,56 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
             self._route("DELETE")
 
     def create_deployment(h: Handler) -> None:
-        h._send(200, store.create_deployment(h._body()))
+        h._send(200, store.create_deployment(h._body(), h.scope))
 
     def get_deployment(h: Handler, key: str) -> None:
-        dep = store.deployments.get(key) or next((d for d in store.deployments.values() if d["url"] == key), None)
-        h._send(200, dep) if dep else h._send(404, {"error": {"code": "not_found", "message": key}})
+        h._send(200, store.deployment(key, h.scope))
 
     def assign_alias(h: Handler, dep_id: str) -> None:
         alias = str(h._body().get("alias") or "")
-        if dep_id not in store.deployments:
-            return h._send(404, {"error": {"code": "deployment_not_found", "message": dep_id}})
+        store.deployment(dep_id, h.scope)
         if not alias:
             return h._send(400, {"error": {"code": "bad_request", "message": "alias is required"}})
         return h._send(200, store.assign(dep_id, alias))
 
     def deployment_aliases(h: Handler, dep_id: str) -> None:
+        store.deployment(dep_id, h.scope)
         with store.lock:
             found = [a for a in store.aliases.values() if a["deploymentId"] == dep_id]
         h._send(200, {"aliases": found})
 
     def list_aliases(h: Handler) -> None:
+        check_team(store.teams, h.scope)
         with store.lock:
-            found = list(store.aliases.values())
+            found = [a for a in store.aliases.values() if store.projects[a["projectId"]]["teamId"] == h.scope]
         h._send(200, {"aliases": found, "pagination": {"count": len(found), "next": None, "prev": None}})
 
     def get_alias(h: Handler, key: str) -> None:
-        rec = store.find_alias(key)
-        h._send(200, rec) if rec else h._send(404, {"error": {"code": "not_found", "message": key}})
+        h._send(200, store.alias_in_scope(key, h.scope))
 
     def delete_alias(h: Handler, key: str) -> None:
-        if store.delete_alias(key):
-            return h._send(200, {"status": "SUCCESS"})
-        return h._send(404, {"error": {"code": "not_found", "message": key}})
+        store.delete_alias(store.alias_in_scope(key, h.scope)["alias"])
+        return h._send(200, {"status": "SUCCESS"})
+
+    def create_project(h: Handler) -> None:
+        h._send(200, project_body(store.create_project(h._body(), h.scope), store.deployments))
+
+    def get_project(h: Handler, key: str) -> None:
+        h._send(200, project_body(store.project(key, h.scope), store.deployments))
+
+    def add_domain(h: Handler, key: str) -> None:
+        domain = str(h._body().get("name") or "")
+        if not domain:
+            return h._send(400, {"error": {"code": "bad_request", "message": "name is required"}})
+        return h._send(200, store.add_domain(store.project(key, h.scope), domain))
+
+    def rollback(h: Handler, key: str, dep_id: str) -> None:
+        store.alias_request(store.project(key, h.scope), dep_id, "rollback")
+        h._send(201, None)
+
+    def promote(h: Handler, key: str, dep_id: str) -> None:
+        store.alias_request(store.project(key, h.scope), dep_id, "promote")
+        h._send(201, None)
 
     ROUTES = [
         (r"/v13/deployments", "POST", create_deployment),
@@ -276,6 +395,11 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
         (r"/v4/aliases", "GET", list_aliases),
         (r"/v4/aliases/([^/]+)", "GET", get_alias),
         (r"/v2/aliases/([^/]+)", "DELETE", delete_alias),
+        (r"/v11/projects", "POST", create_project),
+        (r"/v9/projects/([^/]+)", "GET", get_project),
+        (r"/v10/projects/([^/]+)/domains", "POST", add_domain),
+        (r"/v1/projects/([^/]+)/rollback/([^/]+)", "POST", rollback),
+        (r"/v10/projects/([^/]+)/promote/([^/]+)", "POST", promote),
     ]
     return Handler
 
