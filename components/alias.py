@@ -1,7 +1,17 @@
-"""DeploymentAlias: points each alias domain at the target deployment by moving it in place (one assign call)."""
+"""DeploymentAlias: points each alias domain at the target deployment: in place (one assign call), or for the
+project's production domains through Vercel's Instant Rollback / promote, so a later production deployment cannot
+undo a rollback.
+
+Rolling back or forward (production domains): a target version lower than the deployed one (rollback:deployed,
+which `rollback plan` and `apply` pass) is a rollback: Instant Rollback, after which the project stays rolled back
+(new production deployments do not take the domains). Any other target rolls forward with promote, which assigns
+the domains and turns auto-assignment back on. With no deployed version known (`via: production`), the step
+compares with the version it last applied the same way; on its first apply it promotes.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -9,8 +19,7 @@ import pulumiverse_vercel as vercel
 
 from components.base import TYPE_PREFIX, child_opts, component_deps
 from components.providers.alias import AliasAssignment, MaintenanceAssignment
-
-VARIANTS = ("dynamic", "vercel")
+from components.vercel_settings import VARIANTS
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,10 @@ class DeploymentAliasArgs:
     team_id: str | None = None
     frozen_by: pulumi.Input[str] | None = None
     after_maintenance: pulumi.Input[str] | None = None  # a window's token: move back even when the id is unchanged
+    production_domains: Sequence[str] = ()  # the project's: rolled back / promoted, never moved in place
+    project_id: str | None = None
+    production_via: str = "production"  # rollback | promote | production (decided by the step, see above)
+    version: int | None = None  # the target version (the step's own rollback-or-forward fallback)
 
 
 def vercel_alias_options(parent: pulumi.Resource, deps: list[pulumi.Resource]) -> pulumi.ResourceOptions:
@@ -49,12 +62,18 @@ class DeploymentAlias(pulumi.ComponentResource):
             raise ValueError(f"alias variant {args.variant!r} is not one of {', '.join(VARIANTS)}")
         deps = component_deps(opts)
         self.steps: list[pulumi.Resource] = []
+        production: pulumi.Resource | None = None
+        scope = {"team_id": args.team_id} if args.team_id else {}
         for domain in args.domains:
-            if args.variant == "dynamic":
-                step: pulumi.Resource = AliasAssignment(
-                    f"{name}-{domain}", {"alias": domain, "deployment_id": args.deployment_id,
-                                         "jobs_frozen_by": args.frozen_by, "after_maintenance": args.after_maintenance},
-                    child_opts(self, deps))
+            common = {"alias": domain, "deployment_id": args.deployment_id, "jobs_frozen_by": args.frozen_by,
+                      "after_maintenance": args.after_maintenance, **scope}
+            if domain in args.production_domains:  # one after the other: the first request moves them all
+                step: pulumi.Resource = AliasAssignment(f"{name}-{domain}", {
+                    **common, "via": args.production_via, "project_id": args.project_id, "version": args.version},
+                    child_opts(self, [*deps, *([production] if production else [])]))
+                production = step
+            elif args.variant == "dynamic":
+                step = AliasAssignment(f"{name}-{domain}", {**common, "via": "alias"}, child_opts(self, deps))
             else:
                 if args.after_maintenance is not None:
                     raise ValueError("a maintenance window needs the dynamic alias variant")
@@ -74,6 +93,7 @@ class MaintenanceWindowArgs:
     active: bool
     rollout_id: str
     frozen_by: pulumi.Input[str] | None = None
+    team_id: str | None = None
 
 
 class MaintenanceWindow(pulumi.ComponentResource):
@@ -86,7 +106,8 @@ class MaintenanceWindow(pulumi.ComponentResource):
         deps = component_deps(opts)
         self.steps = [MaintenanceAssignment(f"{name}-{domain}", {
             "alias": domain, "deployment_id": args.deployment_id, "active": args.active,
-            "rollout_id": args.rollout_id, "jobs_frozen_by": args.frozen_by}, child_opts(self, deps))
+            "rollout_id": args.rollout_id, "jobs_frozen_by": args.frozen_by,
+            **({"team_id": args.team_id} if args.team_id else {})}, child_opts(self, deps))
             for domain in args.domains]
         self.opened = pulumi.Output.all(*[s.opened for s in self.steps]).apply(  # type: ignore[attr-defined]
             lambda tokens: ",".join(t for t in tokens if t))

@@ -39,6 +39,16 @@ class ReleaseArgs:
     alias_variant: str = "dynamic"
     dbobjects_variant: str = "dynamic"
     vercel_team_id: str | None = None
+    vercel_project_id: str | None = None  # the stack's rollback:vercel.projectId (else the version's app.project)
+    production_domains: Sequence[str] = ()  # rolled back / promoted through the project, never moved in place
+
+
+def production_via(deployed: ReleaseTarget | None, target: ReleaseTarget) -> str:
+    """rollback when the target version is lower than the deployed one, promote otherwise; production (the step
+    decides from the version it last applied) when nothing deployed is known."""
+    if deployed is None:
+        return "production"
+    return "rollback" if target.version < deployed.version else "promote"
 
 
 def changing_steps(deployed: ReleaseTarget | None, target: ReleaseTarget, enabled: Sequence[str]) -> set[str]:
@@ -119,7 +129,7 @@ class Release(pulumi.ComponentResource):
         settings = a.jobs or JobsSettings(backend=t.jobs_backend)
         jobs = JobControl(f"{self._name}-jobs", JobControlArgs(
             settings=settings, rollout_id=self.rollout_id, flags=t.flags,
-            ssm_prefix=settings.prefix or f"/rollback/{a.stack}", vercel_project_id=t.project,
+            ssm_prefix=settings.prefix or f"/rollback/{a.stack}", vercel_project_id=a.vercel_project_id or t.project,
             vercel_team_id=a.vercel_team_id), pulumi.ResourceOptions(parent=self))
         self._frozen_by = jobs.frozen_by
         return jobs
@@ -157,7 +167,7 @@ class Release(pulumi.ComponentResource):
             return None
         window = MaintenanceWindow(f"{self._name}-maintenance", MaintenanceWindowArgs(
             domains=t.domains, deployment_id=a.maintenance_deployment, active=self.order.maintenance,
-            rollout_id=self.rollout_id, frozen_by=self._frozen_by), self._opts())
+            rollout_id=self.rollout_id, frozen_by=self._frozen_by, team_id=a.vercel_team_id), self._opts())
         self._maintenance = window.opened if self.order.maintenance else None  # inactive: the alias ignores it
         return window
 
@@ -167,7 +177,9 @@ class Release(pulumi.ComponentResource):
             return None
         return DeploymentAlias(f"{self._name}-alias", DeploymentAliasArgs(
             domains=t.domains, deployment_id=t.deployment_id, variant=a.alias_variant, team_id=a.vercel_team_id,
-            frozen_by=self._frozen_by, after_maintenance=self._maintenance), self._opts())
+            frozen_by=self._frozen_by, after_maintenance=self._maintenance,
+            production_domains=tuple(a.production_domains), project_id=a.vercel_project_id or t.project,
+            production_via=production_via(a.deployed, t), version=t.version), self._opts())
 
     def _declare_health(self) -> HealthGate:
         a, t = self._args, self._args.target

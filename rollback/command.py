@@ -424,10 +424,10 @@ def capture_live(stack: str, *, root: Path | None = None) -> dict[str, Any]:
     """The running system of a stack never applied, for `rollback record --from-live`: the schema version from
     schema_migrations ($DATABASE_URL), the one deployment the stack's alias domains point at (Vercel API), and
     the postgres jobs backend's flags."""
-    import httpx
     import psycopg
 
     from components import runtime_env
+    from components.providers import vercel_api
     from components.providers.schema import dirty_message, read_version
     from rollback.redact import redact
     from rollback.stacks import stack_settings
@@ -449,8 +449,9 @@ def capture_live(stack: str, *, root: Path | None = None) -> dict[str, Any]:
     deployments: dict[str, str | None] = {}
     domains = settings.get("allowedDomains") or []
     if domains:
-        base, headers = runtime_env.vercel_api()
-        with httpx.Client(base_url=base, headers=headers, timeout=15) as client:
+        vercel = settings.get("vercel")
+        team = vercel.get("teamId") if isinstance(vercel, dict) else None
+        with vercel_api.client(team) as client:  # the stack's team scope (rollback:vercel.teamId)
             for domain in domains:
                 resp = client.get(f"/v4/aliases/{domain}")
                 if resp.status_code not in (200, 404):

@@ -97,6 +97,14 @@ def release_config(stack: str, *, target: str | None = None, overrides: Mapping[
             parse(settings["jobs"], stack=stack)
         except JobsSettingError as err:
             raise RollbackError(f"{err}.") from None
+    if "vercel" in settings:  # likewise rollback:vercel
+        from components.vercel_settings import VercelSettingError
+        from components.vercel_settings import parse as parse_vercel
+
+        try:
+            parse_vercel(settings["vercel"], stack=stack)
+        except VercelSettingError as err:
+            raise RollbackError(f"{err}.") from None
     if target is not None:
         settings["target"] = target
     return {f"{NAMESPACE}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in settings.items()}

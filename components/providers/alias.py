@@ -1,44 +1,53 @@
-"""Alias step: points a Vercel alias at a deployment with one assign call (an in-place move, never delete+create)."""
+"""Alias step: points a Vercel alias at a deployment: an in-place move (one assign call, never delete+create), or,
+for a production domain, Vercel's Instant Rollback (rolling back) or promote (rolling forward) of the project."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-import httpx
 import pulumi
 from pulumi.dynamic import ReadResult, Resource
 
-from components import runtime_env
+from components.providers import vercel_api
 from components.providers.base import FROZEN_BY, StepProvider, normalize
 
-
-def _client() -> httpx.Client:
-    base, headers = runtime_env.vercel_api()
-    return httpx.Client(base_url=base, headers=headers, timeout=15.0)
+PRODUCTION_VIAS = ("rollback", "promote", "production")  # production: decided from the last applied version
 
 
-def assign(alias: str, deployment_id: str) -> dict[str, Any]:
-    """POST /v2/deployments/{id}/aliases: Vercel moves an existing alias in place (no window without it)."""
-    with _client() as client:
-        resp = client.post(f"/v2/deployments/{deployment_id}/aliases", json={"alias": alias})
-    if resp.status_code != 200:
-        raise RuntimeError(f"assigning {alias} to {deployment_id}: HTTP {resp.status_code} {resp.text[:200]}")
-    return resp.json()
+def production_kind(news: dict[str, Any], olds: dict[str, Any] | None) -> str:
+    """rollback or promote: as the program decided it (rollback:deployed known), else from the version this step
+    last applied: a lower target version is a rollback; anything else (and a first apply) rolls forward."""
+    via = news.get("via")
+    if via in ("rollback", "promote"):
+        return str(via)
+    last, target = (olds or {}).get("version"), news.get("version")
+    return "rollback" if isinstance(last, int) and isinstance(target, int) and target < last else "promote"
 
 
-def current_deployment(alias: str) -> str | None:
-    """The deployment id alias points at now, or None when the alias does not exist."""
-    with _client() as client:
-        resp = client.get(f"/v4/aliases/{alias}")
-    if resp.status_code == 404:
-        return None
-    resp.raise_for_status()
-    return str(resp.json().get("deploymentId"))
+def move_production(news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+    """Roll the project's production domains back (Instant Rollback: a later production deployment does not take
+    them) or forward (promote: auto-assignment on again), unless that request is already what serves this domain."""
+    kind, team, project, dep, alias = (production_kind(news, olds), news.get("team_id"), str(news["project_id"]),
+                                       str(news["deployment_id"]), str(news["alias"]))
+    before = vercel_api.alias_record(alias, team)
+    last = vercel_api.project(project, team).get("lastAliasRequest") or {}
+    done = (last.get("type"), last.get("toDeploymentId"), last.get("jobStatus")) == (kind, dep, "succeeded")
+    if not (done and before and before.get("deploymentId") == dep):  # the project's other domains did it already
+        vercel_api.alias_request(kind, project, dep, team)
+        vercel_api.wait_alias_request(kind, project, dep, team)
+    after = vercel_api.alias_record(alias, team)
+    if not after or after.get("deploymentId") != dep:
+        raise RuntimeError(f"after the {kind} of project {project} to {dep}, {alias} points at "
+                           f"{(after or {}).get('deploymentId')}: is it a production domain of that project? "
+                           "(rollback:vercel.productionDomains)")
+    return {**news, "previous_deployment_id": (before or {}).get("deploymentId"), "alias_uid": after.get("uid"),
+            "applied_via": kind}
 
 
 class AliasAssignmentProvider(StepProvider):
-    """One alias domain; a new deployment id is an update (assign), a new domain a create-before-delete replace."""
+    """One alias domain; a new deployment id is an update (assign, or rollback/promote for a production domain),
+    a new domain a create-before-delete replace."""
 
     step = "alias move"
     keys = ("alias", "deployment_id")
@@ -55,20 +64,20 @@ class AliasAssignmentProvider(StepProvider):
             "after_maintenance") else [])]
 
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
-        """Assign the alias to the target deployment (idempotent when it already points there)."""
-        result = assign(news["alias"], news["deployment_id"])
-        return {**news, "previous_deployment_id": result.get("oldDeploymentId"), "alias_uid": result.get("uid")}
+        """Point the alias at the target deployment (idempotent when it already points there)."""
+        if news.get("via") in PRODUCTION_VIAS:
+            return move_production(news, olds)
+        result = vercel_api.assign(news["alias"], news["deployment_id"], news.get("team_id"))
+        return {**news, "previous_deployment_id": result.get("oldDeploymentId"), "alias_uid": result.get("uid"),
+                "applied_via": "alias"}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: which deployment the alias points at now."""
-        return ReadResult(id_, {**props, "deployment_id": current_deployment(id_)})
+        return ReadResult(id_, {**props, "deployment_id": vercel_api.current_deployment(id_, props.get("team_id"))})
 
-    def delete(self, id_: str, _props: dict[str, Any]) -> None:
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Only on destroy or when a domain leaves the target: remove that alias."""
-        with _client() as client:
-            resp = client.delete(f"/v2/aliases/{id_}")
-        if resp.status_code not in (200, 404):
-            raise RuntimeError(f"deleting alias {id_}: HTTP {resp.status_code}")
+        vercel_api.delete_alias(id_, props.get("team_id"))
 
 
 class MaintenanceAssignmentProvider(StepProvider):
@@ -86,7 +95,8 @@ class MaintenanceAssignmentProvider(StepProvider):
             return []
         keys = ("alias", "deployment_id", "active", "rollout_id", FROZEN_BY)
         out = [k for k in keys if normalize(olds.get(k)) != normalize(news.get(k))]
-        if not out and current_deployment(str(news["alias"])) != news["deployment_id"]:
+        live = vercel_api.current_deployment(str(news["alias"]), news.get("team_id"))
+        if not out and live != news["deployment_id"]:
             out.append("live alias")
         return out
 
@@ -94,7 +104,7 @@ class MaintenanceAssignmentProvider(StepProvider):
         """Active: assign the alias to the maintenance deployment; `opened` is a new token per move."""
         if not news.get("active"):
             return {**news, "opened": ""}  # never null: a null output reads as unknown in the next preview
-        assign(news["alias"], news["deployment_id"])
+        vercel_api.assign(news["alias"], news["deployment_id"], news.get("team_id"))
         return {**news, "opened": f"{news['rollout_id']}@{time.time_ns()}"}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -116,5 +126,5 @@ class AliasAssignment(Resource, module="rollback", name="AliasAssignment"):
     """An alias domain pointing at a deployment."""
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        outs = {"previous_deployment_id": None, "alias_uid": None}
+        outs = {"previous_deployment_id": None, "alias_uid": None, "applied_via": None}
         super().__init__(AliasAssignmentProvider(), name, {**outs, **props}, opts)
