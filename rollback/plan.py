@@ -26,6 +26,7 @@ class Step:
     type: str
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -50,6 +51,11 @@ class Plan:
             out.append(f"order not proven safe: {self.order.get('note')}")
         return out
 
+    @property
+    def notes(self) -> list[str]:
+        """What the steps do beyond their diff (a production rollback's lasting effect), once each."""
+        return list(dict.fromkeys(n for s in self.steps for n in s.notes))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the `--format json` output)."""
         # built field by field: dataclasses.asdict deep-copies every value, which dominated --format json
@@ -58,7 +64,7 @@ class Plan:
                   "warnings": list(s.warnings)} for s in self.steps]
         return {"stack": self.stack, "target": self.target, "current": dict(self.current),
                 "desired": dict(self.desired), "steps": steps, "has_changes": self.has_changes,
-                "order": self.order, "warnings": self.warnings}
+                "order": self.order, "warnings": self.warnings, **({"notes": self.notes} if self.notes else {})}
 
 
 def component_of(urn: str) -> str:
@@ -93,7 +99,25 @@ def step_from_event(index: int, event: EngineEvent) -> Step | None:
     data_loss = (new.get("plan") or {}).get("data_loss") if isinstance(new.get("plan"), dict) else None
     warnings += [f"data loss in {name}: {item}" for item in data_loss or []]
     return Step(index=index, op=op, component=component_of(meta.urn), name=meta.urn.rsplit("::", 1)[-1],
-                type=meta.type, changes=changes, warnings=warnings)
+                type=meta.type, changes=changes, warnings=warnings, notes=production_notes(op, new))
+
+
+PRODUCTION_NOTES = {
+    "rollback": "production domains of Vercel project {project}: Instant Rollback to {dep}; the project stays "
+                "rolled back, so a new production deployment does not take them until a roll forward (promote)",
+    "promote": "production domains of Vercel project {project}: promote {dep}; new production deployments take "
+               "them again (auto-assignment on)",
+    "production": "production domains of Vercel project {project}: {dep} by Instant Rollback if its version is "
+                  "older than the one last applied, else by promote",
+}
+
+
+def production_notes(op: str, inputs: dict[str, Any]) -> list[str]:
+    """What a production-domain step does to the project: a rollback leaves auto-assignment off."""
+    via = inputs.get("via")
+    if op == "delete" or via not in PRODUCTION_NOTES or not inputs.get("project_id"):
+        return []
+    return [PRODUCTION_NOTES[via].format(project=inputs["project_id"], dep=inputs.get("deployment_id"))]
 
 
 def _leaf_changes(key: str, old: Any, new: Any) -> dict[str, tuple[Any, Any]]:

@@ -84,6 +84,10 @@ def to_text(plan: Plan) -> Text:
         out.append("\n")
         out.append("warning:", "red")
         out.append(f" {w}")
+    for n in plan.notes:
+        out.append("\n")
+        out.append("note:", "bold")
+        out.append(f" {n}")
     return out
 
 
@@ -107,6 +111,8 @@ def to_markdown(plan: Plan) -> str:
     out += [f"{s.index}. `{s.op}` **{s.component}** `{s.name}`" for s in plan.steps]
     if plan.warnings:
         out += ["", "> [!WARNING]"] + [f"> {w}" for w in plan.warnings]
+    if plan.notes:
+        out += ["", "> [!NOTE]"] + [f"> {n}" for n in plan.notes]
     out += ["", "<details><summary>Changes per step</summary>", ""]
     for s in plan.steps:
         out.append(f"**{s.index}. {s.component} `{s.name}`** ({s.op})")

@@ -1,0 +1,30 @@
+"""The plan says what a production-domain step does to the Vercel project beyond its diff."""
+
+from __future__ import annotations
+
+from rollback import plan_format
+from rollback.plan import Plan, Step, production_notes
+
+
+def _plan(*steps: Step) -> Plan:
+    return Plan(stack="prod", target="last-good", current={"version": 3}, desired={"version": 2}, steps=list(steps))
+
+
+def test_a_rollback_says_new_production_deployments_will_not_take_the_domains():
+    inputs = {"via": "rollback", "project_id": "prj_1", "deployment_id": "dpl_2"}
+    notes = production_notes("update", inputs)
+    assert notes == ["production domains of Vercel project prj_1: Instant Rollback to dpl_2; the project stays "
+                     "rolled back, so a new production deployment does not take them until a roll forward (promote)"]
+    plan = _plan(*(Step(index=i, op="update", component="DeploymentAlias", name=f"d{i}", type="t", notes=notes)
+                   for i in (1, 2)))
+    assert plan.notes == notes  # once, however many of the project's domains
+    assert plan_format.to_text(plan).plain.endswith("\nnote: " + notes[0])
+    assert "> [!NOTE]\n> " + notes[0] in plan_format.to_markdown(plan)
+    assert plan.to_dict()["notes"] == notes
+
+
+def test_promote_and_in_place_moves():
+    assert "auto-assignment on" in production_notes("update", {"via": "promote", "project_id": "p"})[0]
+    assert production_notes("update", {"via": "alias", "project_id": "p"}) == []
+    assert production_notes("delete", {"via": "rollback", "project_id": "p"}) == []
+    assert "notes" not in _plan(Step(index=1, op="update", component="c", name="n", type="t")).to_dict()
