@@ -139,9 +139,10 @@ def _start_python_service(root: Path, name: str, argv: list[str], env: dict[str,
 HEALTHY_META = {"metrics": {"error_rate": 0.01, "latency_p95_ms": 420, "availability": 0.999}}
 
 
-def seed_deployments(sandbox: Sandbox, stack: str = "local") -> list[str]:
+def seed_deployments(sandbox: Sandbox, stack: str = "local", settings: dict[str, object] | None = None) -> list[str]:
     """Create in the Vercel stand-in every deployment the stack names (healthy; each version's app with the schema
-    range it declares), and its rollback:maintenanceDeployment."""
+    range it declares), and its rollback:maintenanceDeployment; with rollback:vercel, in its team's project, whose
+    productionDomains it registers."""
     import httpx
 
     import rollback_stacks
@@ -153,14 +154,24 @@ def seed_deployments(sandbox: Sandbox, stack: str = "local") -> list[str]:
             accepts = v.app.requires_schema.model_dump() if v.app.requires_schema else None
             deployments[v.app.deployment_id] = {"name": v.app.project, "meta": {**HEALTHY_META,
                                                                                  "requires_schema": accepts}}
-    maintenance = stack_settings(stack).get("maintenanceDeployment")
+    settings = stack_settings(stack) if settings is None else settings
+    maintenance = settings.get("maintenanceDeployment")
+    project = next((str(d["name"]) for d in deployments.values()), "app")
     if maintenance:
-        project = next((d["name"] for d in deployments.values()), "app")
         deployments[str(maintenance)] = {"name": project, "meta": {"maintenance": True}}
-    with httpx.Client(base_url=sandbox.vercel_api, timeout=10,
+    vercel = settings.get("vercel") if isinstance(settings.get("vercel"), dict) else {}
+    team = vercel.get("teamId")  # type: ignore[union-attr]
+    project_id = vercel.get("projectId")  # type: ignore[union-attr]
+    with httpx.Client(base_url=sandbox.vercel_api, timeout=10, params={"teamId": team} if team else None,
                       headers={"Authorization": f"Bearer {sandbox.secrets['vercel_token']}"}) as client:
+        if project_id:
+            client.post("/v11/projects", json={"name": project, "id": project_id}).raise_for_status()
         for dep_id, body in sorted(deployments.items()):
-            client.post("/v13/deployments", json={"id": dep_id, **body}).raise_for_status()
+            client.post("/v13/deployments", json={"id": dep_id, **body,
+                                                  **({"project": project_id} if project_id else {})}
+                        ).raise_for_status()
+        for domain in vercel.get("productionDomains") or []:  # type: ignore[union-attr]
+            client.post(f"/v10/projects/{project_id}/domains", json={"name": domain}).raise_for_status()
     return sorted(deployments)
 
 
