@@ -91,7 +91,7 @@ def test_demo_tells_the_story_and_is_idempotent(tmp_path: Path) -> None:
     first, summary = run_demo([sys.executable, "-c", RECORDING_LAUNCHER, str(secrets_file)], tmp_path, "first")
     assert_final_state(first, summary)
     secrets = json.loads(secrets_file.read_text())
-    assert len(secrets) == 5 and all(len(s) >= 16 for s in secrets)
+    assert len(secrets) == 6 and all(len(s) >= 16 for s in secrets)  # pg, aws x2, vercel, passphrase, redis
     for secret in secrets:
         assert secret not in first.stdout + first.stderr
         assert secret not in (tmp_path / "first.json").read_text()
