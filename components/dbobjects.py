@@ -10,6 +10,7 @@ import pulumi_postgresql as postgresql
 
 from components.base import TYPE_PREFIX, child_opts, component_deps
 from components.function_sql import parse_function
+from components.lock_settings import LockSettings
 from components.providers.dbobjects import DbFunctions, TriggerStates
 
 VARIANTS = ("dynamic", "postgresql")
@@ -28,6 +29,7 @@ class DatabaseObjectsArgs:
     triggers: dict[str, dict[str, Any]] = field(default_factory=dict)
     variant: str = "dynamic"
     database: str | None = None
+    locks: LockSettings = field(default_factory=LockSettings)
     frozen_by: pulumi.Input[str] | None = None
 
 
@@ -42,6 +44,7 @@ class DatabaseObjects(pulumi.ComponentResource):
         self.function_steps: list[pulumi.Resource] = []
         if args.functions and args.variant == "dynamic":
             self.function_steps = [DbFunctions(f"{name}-functions", {"functions": args.functions,
+                                                                     "locks": args.locks.props(),
                                                                      "jobs_frozen_by": args.frozen_by},
                                                child_opts(self, deps))]
         elif args.functions:
@@ -50,6 +53,7 @@ class DatabaseObjects(pulumi.ComponentResource):
         self.trigger_steps: list[pulumi.Resource] = []
         if args.triggers:
             self.trigger_steps = [TriggerStates(f"{name}-triggers", {"triggers": args.triggers,
+                                                                     "locks": args.locks.props(),
                                                                      "jobs_frozen_by": args.frozen_by},
                                                 child_opts(self, [*deps, *self.function_steps]))]
         self.register_outputs({"functions": sorted(args.functions), "triggers": sorted(args.triggers)})

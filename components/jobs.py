@@ -13,6 +13,7 @@ import pulumiverse_vercel as vercel
 
 from components.base import TYPE_PREFIX, child_opts, component_deps
 from components.jobs_settings import JobsSettings
+from components.lock_settings import LockSettings
 from components.providers.jobs import JobFreeze, JobRelease
 
 MARKER_BACKENDS = ("ssm", "vercel-env")  # provider-backed: workers read the markers
@@ -31,6 +32,7 @@ class JobControlArgs:
     ssm_prefix: str = "/rollback"
     vercel_project_id: str | None = None
     vercel_team_id: str | None = None
+    locks: LockSettings = field(default_factory=LockSettings)
 
 
 class JobControl(pulumi.ComponentResource):
@@ -46,7 +48,8 @@ class JobControl(pulumi.ComponentResource):
         self.release_steps: list[pulumi.Resource] = []
         deps = component_deps(opts)
         if self.backend not in MARKER_BACKENDS:
-            freeze = JobFreeze(f"{name}-freeze", {"rollout_id": args.rollout_id, "queue": args.settings.props()},
+            freeze = JobFreeze(f"{name}-freeze", {"rollout_id": args.rollout_id, "queue": args.settings.props(),
+                                "locks": args.locks.props()},
                                child_opts(self, deps))
             self.frozen_by = freeze.freeze_token  # type: ignore[attr-defined]
         elif self.backend == "ssm":
@@ -70,7 +73,8 @@ class JobControl(pulumi.ComponentResource):
         args, name, after = self.args, self._name, [self.freeze_step, *steps]
         if self.backend not in MARKER_BACKENDS:
             release = JobRelease(f"{name}-release", {"rollout_id": args.rollout_id, "queue": args.settings.props(),
-                                                     "flags": args.flags, "jobs_frozen_by": self.frozen_by},
+                                                     "flags": args.flags, "locks": args.locks.props(),
+                                                     "jobs_frozen_by": self.frozen_by},
                                  child_opts(self, after))
             self.release_steps = [release]
             self.jobs_frozen = release.frozen  # type: ignore[attr-defined]

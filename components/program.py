@@ -7,7 +7,7 @@ from typing import Any
 
 import pulumi
 
-from components import jobs_settings, vercel_settings
+from components import jobs_settings, lock_settings, vercel_settings
 from components.partial import merge
 from components.release import Release, ReleaseArgs
 from components.rollout import COMPONENTS
@@ -30,6 +30,8 @@ def _settings(config: pulumi.Config) -> dict[str, Any]:
         "rds_instance": config.get("rdsInstance"),
         "jobs": config.get_object("jobs"),
         "vercel": config.get_object("vercel"),
+        "locks": config.get_object("locks"),
+        "cancel_blockers": bool(config.get_bool("cancelBlockers") or False),
         "health_budget_seconds": budget,
         "maintenance": bool(config.get_bool("maintenance") or False),
         "maintenance_deployment": config.get("maintenanceDeployment"),
@@ -63,12 +65,13 @@ def pulumi_program() -> None:
     jobs = jobs_settings.parse(s["jobs"], stack=stack, default_backend=target.jobs_backend)
     target = replace(target, jobs_backend=jobs.backend)  # the rollout id follows the backend in use
     vercel = vercel_settings.parse(s["vercel"], stack=stack)
+    locks = lock_settings.parse(s["locks"], stack=stack, cancel_blockers=s["cancel_blockers"])
     release = Release("release", ReleaseArgs(
         target=target, components=s["components"], deployed=deployed,
         maintenance_deployment=s["maintenance_deployment"], maintenance=s["maintenance"],
         allow_data_loss=s["allow_data_loss"], stack=stack,
         snapshot_destination=s["snapshot_destination"], rds_instance_identifier=s["rds_instance"],
-        jobs=jobs, health_budget_seconds=s["health_budget_seconds"], alias_variant=vercel.alias_variant,
+        jobs=jobs, locks=locks, health_budget_seconds=s["health_budget_seconds"], alias_variant=vercel.alias_variant,
         vercel_team_id=vercel.team_id, vercel_project_id=vercel.project_id,
         production_domains=vercel.production_domains))
     pulumi.export("version", target.version)

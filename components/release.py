@@ -4,7 +4,7 @@ the health gate after the alias), then the release, per enabled component."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pulumi
 
@@ -15,6 +15,7 @@ from components.dbobjects import DatabaseObjects, DatabaseObjectsArgs
 from components.health import HealthGate, HealthGateArgs
 from components.jobs import JobControl, JobControlArgs
 from components.jobs_settings import JobsSettings
+from components.lock_settings import LockSettings
 from components.rollout import COMPONENTS
 from components.schema import SchemaVersion, SchemaVersionArgs
 from components.snapshot import DatabaseSnapshot, DatabaseSnapshotArgs
@@ -36,6 +37,7 @@ class ReleaseArgs:
     rds_instance_identifier: str | None = None
     jobs: JobsSettings | None = None  # the stack's rollback:jobs; None: the version's backend, flags only
     health_budget_seconds: float | None = None
+    locks: LockSettings = field(default_factory=LockSettings)  # the stack's rollback:locks
     alias_variant: str = "dynamic"
     dbobjects_variant: str = "dynamic"
     vercel_team_id: str | None = None
@@ -130,7 +132,7 @@ class Release(pulumi.ComponentResource):
         jobs = JobControl(f"{self._name}-jobs", JobControlArgs(
             settings=settings, rollout_id=self.rollout_id, flags=t.flags,
             ssm_prefix=settings.prefix or f"/rollback/{a.stack}", vercel_project_id=a.vercel_project_id or t.project,
-            vercel_team_id=a.vercel_team_id), pulumi.ResourceOptions(parent=self))
+            vercel_team_id=a.vercel_team_id, locks=a.locks), pulumi.ResourceOptions(parent=self))
         self._frozen_by = jobs.frozen_by
         return jobs
 
@@ -138,7 +140,8 @@ class Release(pulumi.ComponentResource):
         a, t = self._args, self._args.target
         snap = DatabaseSnapshot(f"{self._name}-snapshot", DatabaseSnapshotArgs(
             backend=t.snapshot_backend, db_rollout=t.db_rollout(), destination=a.snapshot_destination,
-            prefix=a.stack, rds_instance_identifier=a.rds_instance_identifier, frozen_by=self._frozen_by),
+            prefix=a.stack, rds_instance_identifier=a.rds_instance_identifier, locks=a.locks,
+            frozen_by=self._frozen_by),
             self._opts())
         self.snapshot_reference = snap.reference
         return snap
@@ -149,7 +152,7 @@ class Release(pulumi.ComponentResource):
             return None
         schema = SchemaVersion(f"{self._name}-schema", SchemaVersionArgs(
             target_version=t.schema_version, migrations_sql=t.migrations_sql, checksums=t.checksums,
-            allow_data_loss=a.allow_data_loss, frozen_by=self._frozen_by), self._opts())
+            allow_data_loss=a.allow_data_loss, locks=a.locks, frozen_by=self._frozen_by), self._opts())
         self.schema_version = schema.version
         return schema
 
@@ -159,7 +162,7 @@ class Release(pulumi.ComponentResource):
             return None
         return DatabaseObjects(f"{self._name}-dbobjects", DatabaseObjectsArgs(
             functions=t.functions, triggers=t.triggers, variant=self._args.dbobjects_variant,
-            frozen_by=self._frozen_by), self._opts())
+            locks=self._args.locks, frozen_by=self._frozen_by), self._opts())
 
     def _declare_maintenance(self) -> MaintenanceWindow | None:
         a, t = self._args, self._args.target

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.base import TYPE_PREFIX, child_opts, component_deps
+from components.lock_settings import LockSettings
 from components.providers.schema import SchemaMigration
 
 
@@ -18,6 +19,7 @@ class SchemaVersionArgs:
     migrations_sql: dict[str, str]
     checksums: dict[str, str] = field(default_factory=dict)
     allow_data_loss: bool = False
+    locks: LockSettings = field(default_factory=LockSettings)
     frozen_by: pulumi.Input[str] | None = None
 
 
@@ -31,6 +33,7 @@ class SchemaVersion(pulumi.ComponentResource):
         self.step: pulumi.Resource = SchemaMigration(
             f"{name}-migrate", {"target_version": args.target_version, "sql": args.migrations_sql,
                                 "checksums": args.checksums, "allow_data_loss": args.allow_data_loss,
+                                "locks": args.locks.props(),
                                 "jobs_frozen_by": args.frozen_by}, child_opts(self, component_deps(opts)))
         self.version = self.step.version  # type: ignore[attr-defined]
         self.register_outputs({"version": self.version, "plan": self.step.plan})  # type: ignore[attr-defined]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child_opts, component_deps
+from components.lock_settings import LockSettings
 from components.providers.snapshot import PgDumpSnapshot
 
 
@@ -21,6 +22,7 @@ class DatabaseSnapshotArgs:
     destination: str = "s3"
     prefix: str = "snapshots"
     rds_instance_identifier: str | None = None
+    locks: LockSettings = field(default_factory=LockSettings)
     frozen_by: pulumi.Input[str] | None = None
 
 
@@ -33,7 +35,8 @@ class DatabaseSnapshot(pulumi.ComponentResource):
         super().__init__(f"{TYPE_PREFIX}DatabaseSnapshot", name, None, opts)
         if args.backend == "pgdump":
             snap = PgDumpSnapshot(f"{name}-pgdump", {"db_rollout": args.db_rollout, "destination": args.destination,
-                                                     "prefix": args.prefix, "jobs_frozen_by": args.frozen_by},
+                                                     "prefix": args.prefix, "locks": args.locks.props(),
+                                                     "jobs_frozen_by": args.frozen_by},
                                   child_opts(self, component_deps(opts)))
             self.reference = snap.reference  # type: ignore[attr-defined]
         elif args.backend == "rds":

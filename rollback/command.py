@@ -33,12 +33,14 @@ class Rollout:
     allow_data_loss: bool = False
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     maintenance: bool = False
+    cancel_blockers: bool = False  # --cancel-blockers: terminate the sessions that keep a step from its locks
     workspace: auto.Stack | None = field(default=None, repr=False)  # the stack opened to read what is deployed
 
     def overrides(self) -> dict[str, Any]:
         """Config the program reads beyond Pulumi.<stack>.yaml: deployed version, flags, components."""
         out: dict[str, Any] = {"allowDataLoss": self.allow_data_loss, "maintenance": self.maintenance,
-                               "allowCandidate": self.version.status == "candidate"}
+                               "allowCandidate": self.version.status == "candidate",
+                               "cancelBlockers": self.cancel_blockers}
         if self.deployed.get("version") is not None:
             out["deployed"] = int(self.deployed["version"])
             if self.deployed.get("partial"):  # what serves now is that version with a partial rollout's parts
@@ -83,7 +85,7 @@ def _deployed(stack: str, env: Mapping[str, str] | None) -> tuple[auto.Stack, di
 
 def resolve(stack: str, ref: str, *, components: Sequence[str] | None = None, allow_data_loss: bool = False,
             maintenance: bool = False, env: Mapping[str, str] | None = None,
-            record: StackRecord | None = None) -> Rollout:
+            record: StackRecord | None = None, cancel_blockers: bool = False) -> Rollout:
     """Resolve ref against the stack's record and its deployed version; candidates only roll forward."""
     import rollback_stacks
 
@@ -98,7 +100,7 @@ def resolve(stack: str, ref: str, *, components: Sequence[str] | None = None, al
                             f"than the deployed version {current}: roll back only to known-good "
                             f"versions ({good}).")
     return Rollout(stack, ref, version, deployed, list(components) if components else None, allow_data_loss, env,
-                   maintenance, opened)
+                   maintenance, cancel_blockers, opened)
 
 
 def plan(rollout: Rollout, stack: auto.Stack | None = None) -> Plan:
@@ -179,7 +181,8 @@ class ApplyResult:
 def apply(stack_name: str, ref: str, *, confirm: Callable[[Plan], bool], reason: str | None,
           components: Sequence[str] | None = None, allow_data_loss: bool = False, maintenance: bool = False,
           env: Mapping[str, str] | None = None, on_step: Callable[[str, Any], None] | None = None,
-          report_dir: Path | None = None, decision: dict[str, Any] | None = None) -> ApplyResult:
+          report_dir: Path | None = None, decision: dict[str, Any] | None = None,
+          cancel_blockers: bool = False) -> ApplyResult:
     """Lock the stack, resolve ref against what is deployed, preview, confirm, then up with per-step timing and a
     written report. Resolving under the lock sees the state the previous rollout left (repaired if it was killed)."""
     import rollback_stacks
@@ -195,8 +198,7 @@ def apply(stack_name: str, ref: str, *, confirm: Callable[[Plan], bool], reason:
         recover_interrupted(lambda: open_release_stack(stack_name, target="last-good", env=env), stack_name,
                             backend_url(env))  # a killed update's leftovers
         rollout = resolve(stack_name, ref, components=components, allow_data_loss=allow_data_loss,
-                          maintenance=maintenance, env=env,
-                          record=record)
+                          maintenance=maintenance, env=env, record=record, cancel_blockers=cancel_blockers)
         stack = rollout.open()
         the_plan = plan(rollout, stack)
         if not the_plan.has_changes:

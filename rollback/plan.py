@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 COMPONENT_PREFIX = "rollback:components:"
 HIDDEN_INPUTS = {"__provider", "__pulumi_dynamic_provider", "sql", "checksums", "jobs_frozen_by", "check_id",
-                 "after_maintenance", "opened"}
+                 "after_maintenance", "opened", "locks"}
 RELEASE_TYPE = COMPONENT_PREFIX + "Release"
 DESTRUCTIVE_OPS = {"delete", "replace", "create-replacement", "delete-replaced"}
 
@@ -98,8 +98,31 @@ def step_from_event(index: int, event: EngineEvent) -> Step | None:
     warnings = [f"{op} of {name}"] if op in DESTRUCTIVE_OPS else []
     data_loss = (new.get("plan") or {}).get("data_loss") if isinstance(new.get("plan"), dict) else None
     warnings += [f"data loss in {name}: {item}" for item in data_loss or []]
+    warnings += blocker_warnings(name, new)
     return Step(index=index, op=op, component=component_of(meta.urn), name=meta.urn.rsplit("::", 1)[-1],
-                type=meta.type, changes=changes, warnings=warnings, notes=production_notes(op, new))
+                type=meta.type, changes=changes, warnings=warnings,
+                notes=production_notes(op, new) + lock_notes(op, new))
+
+
+def blocker_warnings(name: str, inputs: dict[str, Any]) -> list[str]:
+    """Sessions that would block the step right now (its check looked), each with what makes it a blocker."""
+    from components.providers.locks import Blocker
+
+    plan = inputs.get("plan") if isinstance(inputs.get("plan"), dict) else {}
+    locks = inputs.get("locks") if isinstance(inputs.get("locks"), dict) else {}
+    timeout = f" (lock_timeout {locks['timeout_ms']:.0f}ms)" if locks.get("timeout_ms") else ""
+    return [f"{name} would wait for its locks{timeout}: {Blocker(**b).describe()}"
+            for b in plan.get("blockers") or [] if isinstance(b, dict)]
+
+
+CANCEL_NOTE = ("--cancel-blockers: a session that keeps a step from its locks for one lock_timeout is terminated "
+               "(pg_terminate_backend); the report names each one")
+
+
+def lock_notes(op: str, inputs: dict[str, Any]) -> list[str]:
+    """That this apply terminates the sessions in its way (the operator's --cancel-blockers)."""
+    locks = inputs.get("locks")
+    return [CANCEL_NOTE] if op != "delete" and isinstance(locks, dict) and locks.get("cancel_blockers") else []
 
 
 PRODUCTION_NOTES = {

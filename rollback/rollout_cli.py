@@ -158,6 +158,9 @@ def register(app: typer.Typer) -> None:
                   allow_data_loss: bool = typer.Option(False, "--allow-data-loss",
                                                        help="Let down migrations drop non-empty tables/columns."),
                   maintenance: bool = Maintenance,
+                  cancel_blockers: bool = typer.Option(
+                      False, "--cancel-blockers", help="Terminate the sessions that keep a step from its locks "
+                      "for one lock_timeout, instead of retrying within the lock budget (rollback:locks)."),
                   reason: str | None = typer.Option(None, "--reason", help="Why: goes into the report."),
                   report_dir: Path | None = typer.Option(None, "--report-dir", envvar="ROLLBACK_REPORT_DIR",
                                                          help="Where reports go (default: reports/)."),
@@ -183,8 +186,7 @@ def register(app: typer.Typer) -> None:
         attached = json.loads(decision.read_text()) if decision else None
         result = command.apply(stack, to, confirm=confirm, reason=reason, components=parse_components(components),
                                allow_data_loss=allow_data_loss, maintenance=maintenance, on_step=on_step,
-                               report_dir=report_dir,
-                               decision=attached)
+                               report_dir=report_dir, decision=attached, cancel_blockers=cancel_blockers)
         label = result.rollout.version.label
         if result.report is None:
             show(con, plan_format.to_text(result.plan))

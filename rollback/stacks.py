@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,25 +86,23 @@ def open_release_stack(stack: str, *, target: str | None = None, env: Mapping[st
                       config=release_config(stack, target=target, overrides=overrides))
 
 
+def _setting_parsers() -> dict[str, Callable[..., Any]]:
+    """The structured rollback:* settings and the components' parsers that validate them."""
+    from components import jobs_settings, lock_settings, vercel_settings
+
+    return {"jobs": jobs_settings.parse, "vercel": vercel_settings.parse, "locks": lock_settings.parse}
+
+
 def release_config(stack: str, *, target: str | None = None, overrides: Mapping[str, Any] | None = None
                    ) -> dict[str, str]:
     """The program's config: Pulumi.<stack>.yaml's rollback:* settings, the overrides, and the target."""
     settings = {**stack_settings(stack), **(overrides or {})}
-    if "jobs" in settings:  # refused here, before any engine run, with the file and the field
-        from components.jobs_settings import JobsSettingError, parse
-
-        try:
-            parse(settings["jobs"], stack=stack)
-        except JobsSettingError as err:
-            raise RollbackError(f"{err}.") from None
-    if "vercel" in settings:  # likewise rollback:vercel
-        from components.vercel_settings import VercelSettingError
-        from components.vercel_settings import parse as parse_vercel
-
-        try:
-            parse_vercel(settings["vercel"], stack=stack)
-        except VercelSettingError as err:
-            raise RollbackError(f"{err}.") from None
+    for key, parse in _setting_parsers().items():  # refused here, before any engine run, with the file and field
+        if key in settings:
+            try:
+                parse(settings[key], stack=stack)
+            except ValueError as err:  # each parser's own error (JobsSettingError, ...) names file and field
+                raise RollbackError(f"{err}.") from None
     if target is not None:
         settings["target"] = target
     return {f"{NAMESPACE}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in settings.items()}

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+import psycopg.errors
 import psycopg.sql
 import pulumi
 from pulumi.dynamic import ReadResult, Resource
 
 from components import runtime_env
+from components.providers import locks
 from components.providers.base import StepProvider
 from components.rollout import sha256_text
 
@@ -37,6 +39,16 @@ def function_definitions(conn: psycopg.Connection, names: list[str]) -> dict[str
     return out
 
 
+def _run(conn: psycopg.Connection, statement: Any, what: str) -> None:
+    """Execute, naming the object on failure; a lock timeout propagates unchanged (the lock budget retries it)."""
+    try:
+        conn.execute(statement)
+    except psycopg.errors.LockNotAvailable:
+        raise
+    except psycopg.Error as err:
+        raise ValueError(f"{what}: {err}") from err
+
+
 class DbFunctionsProvider(StepProvider):
     """Creates or replaces every target function in one transaction; drops functions the target no longer has."""
 
@@ -51,16 +63,17 @@ class DbFunctionsProvider(StepProvider):
                 raise ValueError(f"function {name}: {fn['file']} differs from its recorded sha256 "
                                  f"{fn['sha256'][:12]}… (edited after it was recorded): refusing to apply")
         removed = sorted(set((olds or {}).get("functions") or {}) - set(functions))
-        with psycopg.connect(runtime_env.database_url()) as conn:
-            for name in removed:
-                for (signature,) in conn.execute(FUNCTION_SIGNATURES, split_name(name)).fetchall():
-                    conn.execute(f"DROP FUNCTION IF EXISTS {signature}")  # regprocedure text is quoted by PG
-            for name, fn in sorted(functions.items()):
-                try:
-                    conn.execute(fn["sql"])
-                except psycopg.Error as err:
-                    raise ValueError(f"function {name} ({fn['file']}): {err}") from err
-        return {**news, "dropped": removed}
+        with locks.Guard(news.get("locks"), self.step) as guard, guard.connect(autocommit=True) as conn:
+            def attempt() -> None:
+                with conn.transaction():
+                    for name in removed:
+                        for (signature,) in conn.execute(FUNCTION_SIGNATURES, split_name(name)).fetchall():
+                            conn.execute(f"DROP FUNCTION IF EXISTS {signature}")  # regprocedure text is quoted
+                    for name, fn in sorted(functions.items()):
+                        _run(conn, fn["sql"], f"function {name} ({fn['file']})")
+
+            guard.run("replacing the target's functions", attempt)
+        return {**news, "dropped": removed, "lock_waits": guard.outputs()}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: which target functions exist live."""
@@ -82,17 +95,18 @@ class TriggerStatesProvider(StepProvider):
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """Set each trigger's enabled state; a missing trigger or table is an error naming it."""
         triggers: dict[str, dict[str, Any]] = news.get("triggers") or {}
-        with psycopg.connect(runtime_env.database_url()) as conn:
-            for name, trig in sorted(triggers.items()):
-                state = "ENABLE" if trig.get("enabled", True) else "DISABLE"
-                ident = psycopg.sql.SQL("ALTER TABLE {} {} TRIGGER {}").format(
-                    psycopg.sql.Identifier(*trig["table"].split(".")), psycopg.sql.SQL(state),
-                    psycopg.sql.Identifier(name))
-                try:
-                    conn.execute(ident)
-                except psycopg.Error as err:
-                    raise ValueError(f"trigger {name} on {trig['table']}: {err}") from err
-        return dict(news)
+        with locks.Guard(news.get("locks"), self.step) as guard, guard.connect(autocommit=True) as conn:
+            def attempt() -> None:
+                with conn.transaction():
+                    for name, trig in sorted(triggers.items()):
+                        state = "ENABLE" if trig.get("enabled", True) else "DISABLE"
+                        ident = psycopg.sql.SQL("ALTER TABLE {} {} TRIGGER {}").format(
+                            psycopg.sql.Identifier(*trig["table"].split(".")), psycopg.sql.SQL(state),
+                            psycopg.sql.Identifier(name))
+                        _run(conn, ident, f"trigger {name} on {trig['table']}")
+
+            guard.run("setting the target's trigger states", attempt)
+        return {**news, "lock_waits": guard.outputs()}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: live enabled state of each trigger."""
@@ -112,11 +126,11 @@ class DbFunctions(Resource, module="rollback", name="DbFunctions"):
     """The target's function bodies."""
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(DbFunctionsProvider(), name, {"dropped": None, **props}, opts)
+        super().__init__(DbFunctionsProvider(), name, {"dropped": None, "lock_waits": None, **props}, opts)
 
 
 class TriggerStates(Resource, module="rollback", name="TriggerStates"):
     """The target's trigger enable/disable states."""
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TriggerStatesProvider(), name, props, opts)
+        super().__init__(TriggerStatesProvider(), name, {"lock_waits": None, **props}, opts)

@@ -14,12 +14,14 @@ import time
 from typing import Any
 
 import psycopg
+import psycopg.errors
 import pulumi
 from psycopg.types.json import Jsonb
 from pulumi.dynamic import ReadResult, Resource
 
 from components import runtime_env
 from components.jobs_settings import TABLE_FLAGS
+from components.providers import locks
 from components.providers.base import StepProvider
 from components.providers.queues import bullmq, http, sql
 
@@ -46,26 +48,30 @@ WHERE rollback_control.flags.value IS DISTINCT FROM excluded.value
 """
 
 
-def _count_running(cfg: dict[str, Any]) -> int | None:
+def _count_running(cfg: dict[str, Any], guard: locks.Guard) -> int | None:
     """Jobs of the frozen kind still running, by the backend's own count; None when it has none."""
     if cfg["backend"] == "bullmq":
         return bullmq.running(cfg)
     if cfg.get("running"):
-        with psycopg.connect(runtime_env.database_url(), autocommit=True) as conn:
-            return sql.running(conn, cfg)
+        with psycopg.connect(guard.conninfo(), autocommit=True) as conn:
+            try:
+                return sql.running(conn, cfg)
+            except psycopg.errors.LockNotAvailable:
+                return -1  # its table is locked: not known to be drained
     return None
 
 
-def wait_drained(cfg: dict[str, Any], poll: float = 0.2) -> int:
+def wait_drained(cfg: dict[str, Any], guard: locks.Guard, poll: float = 0.2) -> int:
     """Block until no job of the frozen kind runs (within drain_seconds); seconds waited, rounded."""
     started = time.monotonic()
     deadline = started + float(cfg.get("drain_seconds", 60.0))
     while True:
-        left = _count_running(cfg)
+        left = _count_running(cfg, guard)
         if not left:
             return round(time.monotonic() - started)
         if time.monotonic() >= deadline:
-            raise RuntimeError(f"jobs freeze: {left} job(s) still running after {cfg.get('drain_seconds', 60.0):g}s "
+            count = f"{left} job(s)" if left > 0 else "an unknown number of jobs (the running query's table is locked)"
+            raise RuntimeError(f"jobs freeze: {count} still running after {cfg.get('drain_seconds', 60.0):g}s "
                                f"({cfg['backend']} backend); nothing else was changed and the queue stays paused: "
                                "wait for them and apply again, or raise rollback:jobs.drainSeconds")
         time.sleep(poll)
@@ -89,24 +95,28 @@ class JobFreezeProvider(StepProvider):
 
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """Mark the rollout frozen, pause the queue (one transaction for sql), then wait until it is drained."""
-        cfg, paused = news["queue"], 0
+        cfg, paused, guard = news["queue"], 0, locks.Guard(news.get("locks"), self.step)
         if cfg["backend"] in TABLE_FLAGS:
-            with psycopg.connect(runtime_env.database_url()) as conn:
-                conn.execute(CONTROL_DDL)
-                conn.execute(FREEZE, (news["rollout_id"],))
-                if cfg["backend"] == "sql":
-                    paused = sql.pause(conn, cfg)
+            with guard, guard.connect(autocommit=True) as conn:
+                def attempt() -> int:
+                    with conn.transaction():
+                        conn.execute(CONTROL_DDL)
+                        conn.execute(FREEZE, (news["rollout_id"],))
+                        return sql.pause(conn, cfg) if cfg["backend"] == "sql" else 0
+
+                paused = guard.run("freezing jobs", attempt)
             if cfg["backend"] == "bullmq":
                 paused = bullmq.pause(cfg)
         elif cfg["backend"] == "http":
             http.post(cfg, "/pause-all", {"rollout": news["rollout_id"]})
         else:
             raise ValueError(f"unsupported jobs backend {cfg['backend']!r} for the dynamic freeze step")
-        waited = wait_drained(cfg)
+        waited = wait_drained(cfg, guard)
         # A new token per freeze act: the health gate and release key on it, so a rollout that failed midway
         # and is then retargeted to the previously released state still re-gates and releases.
         token = f"{news['rollout_id']}@{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}#{time.time_ns() % 10**6}"
-        return {**news, "frozen": True, "paused_jobs": paused, "drained_after_seconds": waited, "freeze_token": token}
+        return {**news, "frozen": True, "paused_jobs": paused, "drained_after_seconds": waited, "freeze_token": token,
+                "lock_waits": guard.outputs()}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: the live frozen state (postgres backend)."""
@@ -128,16 +138,20 @@ class JobReleaseProvider(StepProvider):
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """Flags to target values (removing flags the target lacks), resume jobs, clear the freeze."""
         flags: dict[str, Any] = dict(news.get("flags") or {})
-        cfg, resumed = news["queue"], 0
+        cfg, resumed, guard = news["queue"], 0, locks.Guard(news.get("locks"), self.step)
         if cfg["backend"] in TABLE_FLAGS:
-            with psycopg.connect(runtime_env.database_url()) as conn:
-                conn.execute(CONTROL_DDL)
-                for name, value in sorted(flags.items()):
-                    conn.execute(UPSERT_FLAG, (name, Jsonb(value)))
-                conn.execute("DELETE FROM rollback_control.flags WHERE NOT (name = ANY(%s))", (sorted(flags),))
-                if cfg["backend"] == "sql":
-                    resumed = sql.resume(conn, cfg)
-                conn.execute(RELEASE, (news["rollout_id"],))
+            with guard, guard.connect(autocommit=True) as conn:
+                def attempt() -> int:
+                    with conn.transaction():
+                        conn.execute(CONTROL_DDL)
+                        for name, value in sorted(flags.items()):
+                            conn.execute(UPSERT_FLAG, (name, Jsonb(value)))
+                        conn.execute("DELETE FROM rollback_control.flags WHERE NOT (name = ANY(%s))", (sorted(flags),))
+                        count = sql.resume(conn, cfg) if cfg["backend"] == "sql" else 0
+                        conn.execute(RELEASE, (news["rollout_id"],))
+                        return count
+
+                resumed = guard.run("releasing jobs", attempt)
             if cfg["backend"] == "bullmq":  # after the flags commit: workers resume under the target's flags
                 resumed = bullmq.resume(cfg)
         elif cfg["backend"] == "http":
@@ -145,7 +159,7 @@ class JobReleaseProvider(StepProvider):
             http.post(cfg, "/resume-all", {"rollout": news["rollout_id"]})
         else:
             raise ValueError(f"unsupported jobs backend {cfg['backend']!r} for the dynamic release step")
-        return {**news, "frozen": False, "resumed_jobs": resumed}
+        return {**news, "frozen": False, "resumed_jobs": resumed, "lock_waits": guard.outputs()}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: live flags and frozen state (postgres backend)."""
@@ -163,7 +177,8 @@ class JobFreeze(Resource, module="rollback", name="JobFreeze"):
     """The freeze step of a rollout."""
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        outs = {"frozen": None, "paused_jobs": None, "drained_after_seconds": None, "freeze_token": None}
+        outs = {"frozen": None, "paused_jobs": None, "drained_after_seconds": None, "freeze_token": None,
+                "lock_waits": None}
         super().__init__(JobFreezeProvider(), name, {**outs, **props}, opts)
 
 
@@ -171,4 +186,5 @@ class JobRelease(Resource, module="rollback", name="JobRelease"):
     """The release step of a rollout."""
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(JobReleaseProvider(), name, {"frozen": None, "resumed_jobs": None, **props}, opts)
+        outs = {"frozen": None, "resumed_jobs": None, "lock_waits": None}
+        super().__init__(JobReleaseProvider(), name, {**outs, **props}, opts)

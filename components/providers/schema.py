@@ -5,15 +5,17 @@ from __future__ import annotations
 import time
 import uuid
 import zlib
+from dataclasses import asdict
 from typing import Any
 
 import psycopg
+import psycopg.errors
 import pulumi
 from pulumi.dynamic import CheckResult, DiffResult, ReadResult, Resource
 
 from components import runtime_env
+from components.providers import locks, sql_units
 from components.providers import migrations as mig
-from components.providers import sql_units
 from components.providers.base import StepProvider, normalize, public
 from components.rollout import sha256_text
 
@@ -115,16 +117,27 @@ def _acquire(conn: psycopg.Connection, key: int) -> None:
 
 
 def describe(news: dict[str, Any]) -> dict[str, Any]:
-    """Preview of the migration against the live database: from, to, direction, files, data at risk."""
+    """Preview of the migration against the live database: from, to, direction, files, data at risk, and the
+    sessions that would block its statements now."""
     files: dict[str, str] = news.get("sql") or {}
     target = int(news["target_version"])
+    guard = locks.Guard(news.get("locks"), "plan")
     try:
-        with psycopg.connect(runtime_env.database_url(), connect_timeout=5) as conn:
+        with psycopg.connect(guard.conninfo(), connect_timeout=5) as conn:
             current, dirty = read_version(conn)
             if dirty:
                 return {"from": current, "to": target, "refused": dirty_message(current)}
             p = mig.plan(mig.parse(list(files)), current, target)
-            out = {**p.describe(), "data_loss": data_at_risk(conn, files, p.steps)}
+            out: dict[str, Any] = p.describe()
+            tables = [t for s in p.steps for t in sql_units.relations(files[s.file])]
+            blockers = locks.blockers_now(conn, list(dict.fromkeys(tables)), guard.timeout_ms) if p.steps else []
+            if blockers:
+                out["blockers"] = [asdict(b) for b in blockers]
+            try:
+                out["data_loss"] = data_at_risk(conn, files, p.steps)
+            except psycopg.errors.LockNotAvailable:
+                conn.rollback()
+                out["data_loss"] = ["unknown: a session holds a lock on a table the down files drop"]
             marked = {s.file: m for s, m in ((s, sql_units.mode(units(files, s))) for s in p.steps) if m != "atomic"}
             return {**out, "non_atomic": marked} if marked else out
     except (mig.MigrationError, sql_units.UnitError) as err:
@@ -157,15 +170,15 @@ class SchemaVersionProvider(StepProvider):
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
-        """Lock, refuse if dirty/unrecorded/missing-down/data-loss, then run each step (see _step)."""
+        """Lock, refuse if dirty/unrecorded/missing-down/data-loss, then run each step (see _step), every statement
+        under the lock budget."""
         files: dict[str, str] = news.get("sql") or {}
         target = int(news["target_version"])
-        dsn = runtime_env.database_url()
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        with locks.Guard(news.get("locks"), self.step) as guard, guard.connect(autocommit=True) as conn:
             key = lock_id(runtime_env.database_name())
             _acquire(conn, key)
             try:
-                conn.execute(TABLE_DDL)
+                guard.run("creating schema_migrations", lambda: conn.execute(TABLE_DDL))
                 current, dirty = read_version(conn)
                 if dirty:
                     raise DirtyDatabase(dirty_message(current))
@@ -175,48 +188,53 @@ class SchemaVersionProvider(StepProvider):
                     split = [(step, units(files, step)) for step in plan.steps]
                 except sql_units.UnitError as err:
                     raise mig.MigrationError(str(err)) from None
-                risks = data_at_risk(conn, files, plan.steps)
+                risks = guard.run("the data-loss pre-check", lambda: data_at_risk(conn, files, plan.steps))
                 if risks and not news.get("allow_data_loss"):
                     raise mig.MigrationError("data-loss pre-check refused the migration: " + "; ".join(risks)
                                              + " (set allow_data_loss / rollback:allowDataLoss to proceed)")
                 applied: list[str] = []
                 for step, step_units in split:
-                    applied.append(self._step(conn, step, step_units, current, sha256_text(files[step.file])))
+                    applied.append(self._step(conn, guard, step, step_units, current, sha256_text(files[step.file])))
                     current = step.to
             finally:
                 try:
                     conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
                 except psycopg.Error:
                     pass  # the session is gone, and its advisory lock with it
-        return {**news, "plan": plan.describe(), "version": target, "dirty": False, "applied": applied}
+        return {**news, "plan": plan.describe(), "version": target, "dirty": False, "applied": applied,
+                "lock_waits": guard.outputs()}
 
     @staticmethod
-    def _step(conn: psycopg.Connection, step: mig.Step, step_units: list[sql_units.Unit], before: int | None,
-              sha: str) -> str:
+    def _step(conn: psycopg.Connection, guard: locks.Guard, step: mig.Step, step_units: list[sql_units.Unit],
+              before: int | None, sha: str) -> str:
         """Run one file so that schema_migrations never lies and is never dirty.
 
         An atomic file commits in ONE transaction with its version row: a cut anywhere leaves the schema clean at
         `before`. A file that commits in parts (its own COMMITs, statements that cannot run in a transaction)
         keeps the version at `before` until its last part: the parts done are recorded, in the transaction of
-        each part, in rollback_control.migration_progress, and a re-run continues after them.
+        each part, in rollback_control.migration_progress, and a re-run continues after them. A part whose locks
+        cannot be had is retried whole (it rolled back) within the lock budget.
         """
         atomic = sql_units.mode(step_units) == "atomic"
         done = 0 if atomic else _progress(conn, step.file, sha, before)
+
+        def run_part(i: int) -> None:
+            unit, last = step_units[i], i == len(step_units) - 1
+            if not unit.transactional:
+                conn.execute(unit.sql)
+            with conn.transaction():
+                if unit.transactional and unit.sql:
+                    conn.execute(unit.sql)
+                if last:
+                    set_version(conn, step.to, False)  # never dirty: the marker commits with the step
+                    if not atomic:
+                        conn.execute("DELETE FROM rollback_control.migration_progress WHERE file = %s", (step.file,))
+                else:
+                    _record_progress(conn, step.file, sha, before, i + 1)
+
         try:
             for i in range(done, len(step_units)):
-                unit, last = step_units[i], i == len(step_units) - 1
-                if not unit.transactional:
-                    conn.execute(unit.sql)
-                with conn.transaction():
-                    if unit.transactional and unit.sql:
-                        conn.execute(unit.sql)
-                    if last:
-                        set_version(conn, step.to, False)  # never dirty: the marker commits with the step
-                        if not atomic:
-                            conn.execute("DELETE FROM rollback_control.migration_progress WHERE file = %s",
-                                         (step.file,))
-                    else:
-                        _record_progress(conn, step.file, sha, before, i + 1)
+                guard.run(step.file, lambda i=i: run_part(i))
                 done = i + 1
         except psycopg.OperationalError as err:  # connection cut / server gone: the server rolls the step back
             raise mig.MigrationError(
@@ -224,6 +242,9 @@ class SchemaVersionProvider(StepProvider):
                 f"transaction, so the schema is clean at version {before} (or at {step.to} if the cut came after "
                 f"the commit){_parts(done, step_units)}; run `up` again, it reads the live version and continues: "
                 f"{str(err).strip()[:200]}") from err
+        except locks.LockBudgetSpent as err:
+            raise mig.MigrationError(f"{err}. {step.file} was stopped clean: the schema is at version {before}, "
+                                     f"not dirty{_parts(done, step_units)}") from None
         except Exception as err:
             raise mig.MigrationError(f"{step.file} failed and was rolled back (schema still at {before}"
                                      f"{_parts(done, step_units)}): {str(err).strip()}") from err
@@ -267,5 +288,5 @@ class SchemaMigration(Resource, module="rollback", name="SchemaMigration"):
     """The database schema at a golang-migrate version."""
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        outs = {"plan": None, "version": None, "dirty": None, "applied": None}
+        outs = {"plan": None, "version": None, "dirty": None, "applied": None, "lock_waits": None}
         super().__init__(SchemaVersionProvider(), name, {**outs, **props}, opts)

@@ -18,27 +18,37 @@ from psycopg.conninfo import conninfo_to_dict
 from pulumi.dynamic import ReadResult, Resource
 
 from components import runtime_env
+from components.providers import locks
 from components.providers.base import StepProvider
+
+
+class ToolFailed(RuntimeError):
+    """pg_dump or pg_restore exited non-zero; the message ends with its stderr."""
 
 
 def _run(argv: list[str], env: dict[str, str], what: str) -> None:
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise RuntimeError(f"{what} exited {proc.returncode}: {proc.stderr.strip()[-600:]}")
+        raise ToolFailed(f"{what} exited {proc.returncode}: {proc.stderr.strip()[-600:]}")
 
 
-def dump(dsn: str, out: Path) -> None:
-    """pg_dump -Fc of dsn's database into out (credentials via PG* variables, not argv)."""
-    _run([runtime_env.pg_tool("pg_dump"), "-Fc", "--no-owner", "-f", str(out)], runtime_env.libpq_env(dsn), "pg_dump")
+def dump(dsn: str, out: Path, guard: locks.Guard) -> None:
+    """pg_dump -Fc of dsn's database into out (credentials via PG* variables, not argv), under the lock budget."""
+    argv = [runtime_env.pg_tool("pg_dump"), "-Fc", "--no-owner", f"--lock-wait-timeout={guard.timeout_ms}ms",
+            "-f", str(out)]
+    guard.run("pg_dump (the safety snapshot)", lambda: _run(argv, guard.libpq_env(dsn), "pg_dump"),
+              timed_out=guard.tool_timed_out)
 
 
-def take_snapshot(destination: str, prefix: str, rollout: str) -> dict[str, Any]:
+def take_snapshot(destination: str, prefix: str, rollout: str, lock_props: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
     """Dump DATABASE_URL and store it at destination ("s3" or "dir:/path"); returns reference, sha256, bytes."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     name = f"{prefix}/{stamp}-{rollout}.dump"
-    with tempfile.TemporaryDirectory(prefix="rollback-snapshot-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="rollback-snapshot-") as tmp, \
+            locks.Guard(lock_props, "database snapshot") as guard:
         local = Path(tmp) / "db.dump"
-        dump(runtime_env.database_url(), local)
+        dump(runtime_env.database_url(), local, guard)
         data = local.read_bytes()
         if destination == "s3":
             bucket = runtime_env.snapshot_bucket()
@@ -52,7 +62,7 @@ def take_snapshot(destination: str, prefix: str, rollout: str) -> dict[str, Any]
         else:
             raise ValueError(f"unknown snapshot destination {destination!r} (want 's3' or 'dir:/path')")
     return {"reference": reference, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
-            "taken_at": stamp}
+            "taken_at": stamp, "lock_waits": guard.outputs()}
 
 
 def snapshot_exists(reference: str) -> bool:
@@ -84,20 +94,25 @@ def restore_jobs() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def restore_snapshot(reference: str, target_dsn: str, *, create: bool = False) -> None:
-    """pg_restore the snapshot into target_dsn's database (created first when create=True, else cleaned)."""
+def restore_snapshot(reference: str, target_dsn: str, *, create: bool = False,
+                     lock_props: dict[str, Any] | None = None) -> None:
+    """pg_restore the snapshot into target_dsn's database (created first when create=True, else cleaned), under the
+    lock budget: restoring over a database in use waits at most lock_timeout per statement, and a retry cleans and
+    restores again."""
     if create:
         dbname = conninfo_to_dict(target_dsn)["dbname"]
         admin = target_dsn.rsplit("/", 1)[0] + "/postgres"
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(dbname))))
-    with tempfile.TemporaryDirectory(prefix="rollback-restore-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="rollback-restore-") as tmp, \
+            locks.Guard(lock_props, "database restore") as guard:
         local = Path(tmp) / "db.dump"
         fetch(reference, local)
         flags = ["--no-owner", "--exit-on-error", "-j", str(restore_jobs())]
         flags += [] if create else ["--clean", "--if-exists"]
-        env = runtime_env.libpq_env(target_dsn)
-        _run([runtime_env.pg_tool("pg_restore"), *flags, "-d", env["PGDATABASE"], str(local)], env, "pg_restore")
+        env = guard.libpq_env(target_dsn)
+        guard.run("pg_restore", lambda: _run([runtime_env.pg_tool("pg_restore"), *flags, "-d", env["PGDATABASE"],
+                                              str(local)], env, "pg_restore"), timed_out=guard.tool_timed_out)
 
 
 class PgDumpSnapshotProvider(StepProvider):
@@ -108,7 +123,7 @@ class PgDumpSnapshotProvider(StepProvider):
 
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """pg_dump now; the reference becomes an output."""
-        return {**news, **take_snapshot(news["destination"], news["prefix"], news["db_rollout"])}
+        return {**news, **take_snapshot(news["destination"], news["prefix"], news["db_rollout"], news.get("locks"))}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: whether the snapshot still exists."""
@@ -123,5 +138,5 @@ class PgDumpSnapshot(Resource, module="rollback", name="PgDumpSnapshot"):
     """A pg_dump snapshot taken before the database changes."""
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        outs = {"reference": None, "sha256": None, "bytes": None, "taken_at": None}
+        outs = {"reference": None, "sha256": None, "bytes": None, "taken_at": None, "lock_waits": None}
         super().__init__(PgDumpSnapshotProvider(), name, {**outs, **props}, opts)

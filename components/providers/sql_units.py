@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pglast import ast, parser
-from pglast.enums.parsenodes import ReindexObjectType, TransactionStmtKind
+from pglast.enums.parsenodes import ObjectType, ReindexObjectType, TransactionStmtKind
+from pglast.visitors import Visitor
 
 # Statement kinds PostgreSQL refuses inside a transaction block (PreventInTransactionBlock callers).
 _ALWAYS_OUTSIDE = (ast.VacuumStmt, ast.CreatedbStmt, ast.DropdbStmt, ast.CreateTableSpaceStmt,
@@ -25,6 +26,8 @@ _REFUSED = {TransactionStmtKind.TRANS_STMT_ROLLBACK: "ROLLBACK",
             TransactionStmtKind.TRANS_STMT_PREPARE: "PREPARE TRANSACTION",
             TransactionStmtKind.TRANS_STMT_COMMIT_PREPARED: "COMMIT PREPARED",
             TransactionStmtKind.TRANS_STMT_ROLLBACK_PREPARED: "ROLLBACK PREPARED"}
+_TABLES = (ObjectType.OBJECT_TABLE, ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW, ObjectType.OBJECT_FOREIGN_TABLE)
+_ON_TABLE = (ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_RULE, ObjectType.OBJECT_POLICY)
 
 
 class UnitError(Exception):
@@ -107,3 +110,41 @@ def mode(units: list[Unit]) -> str:
     if len(units) <= 1 and all(u.transactional for u in units):
         return "atomic"
     return "own-transactions" if all(u.transactional for u in units) else "outside-transaction"
+
+
+class _Relations(Visitor):  # type: ignore[misc]
+    """Collects the tables a statement names (quoted, for to_regclass)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def _add(self, *parts: str | None) -> None:
+        name = ".".join('"' + p.replace('"', '""') + '"' for p in parts if p)
+        if name and name not in self.names:
+            self.names.append(name)
+
+    def visit_RangeVar(self, _ancestors: object, node: ast.RangeVar) -> None:
+        self._add(node.schemaname, node.relname)
+
+    def visit_DropStmt(self, _ancestors: object, node: ast.DropStmt) -> None:
+        kind = node.removeType
+        for obj in node.objects or ():
+            parts = [getattr(p, "sval", None) for p in obj] if isinstance(obj, tuple | list) else []
+            if kind in _ON_TABLE:
+                parts = parts[:-1]  # DROP TRIGGER t ON table: the object list ends with the trigger's name
+            elif kind not in _TABLES:
+                continue
+            self._add(*parts)
+
+
+def relations(sql: str) -> list[str]:
+    """Tables the SQL names (altered, dropped, read or written), for the plan's blocker check; [] if unparsable."""
+    try:
+        raw = parser.parse_sql(sql)
+    except parser.ParseError:
+        return []
+    found = _Relations()
+    for item in raw:
+        found(item.stmt)
+    return found.names
