@@ -56,6 +56,13 @@ def set_version(conn: psycopg.Connection, version: int | None, dirty: bool) -> N
                      (version if version is not None else -1, dirty))
 
 
+def version_statements(version: int | None) -> str:
+    """set_version(version, clean) as SQL text, sent in the same query as an atomic file (one round trip)."""
+    if version is None:
+        return "DELETE FROM schema_migrations"
+    return f"DELETE FROM schema_migrations; INSERT INTO schema_migrations VALUES ({int(version)}, false)"
+
+
 def dirty_message(version: int | None) -> str:
     """What happened and how to recover from a dirty schema_migrations."""
     return (f"schema_migrations is dirty at version {version}: a migration stopped midway and the schema may be "
@@ -188,8 +195,10 @@ class SchemaVersionProvider(StepProvider):
                     split = [(step, units(files, step)) for step in plan.steps]
                 except sql_units.UnitError as err:
                     raise mig.MigrationError(str(err)) from None
-                risks = guard.run("the data-loss pre-check", lambda: data_at_risk(conn, files, plan.steps))
-                if risks and not news.get("allow_data_loss"):
+                # Allowed, the pre-check would refuse nothing (the preview has shown what goes): it is not run.
+                risks = [] if news.get("allow_data_loss") else guard.run(
+                    "the data-loss pre-check", lambda: data_at_risk(conn, files, plan.steps))
+                if risks:
                     raise mig.MigrationError("data-loss pre-check refused the migration: " + "; ".join(risks)
                                              + " (set allow_data_loss / rollback:allowDataLoss to proceed)")
                 applied: list[str] = []
@@ -220,6 +229,9 @@ class SchemaVersionProvider(StepProvider):
 
         def run_part(i: int) -> None:
             unit, last = step_units[i], i == len(step_units) - 1
+            if atomic:  # one simple query: PostgreSQL runs the file and its version row as ONE implicit transaction
+                conn.execute(f"{unit.sql}\n;\n{version_statements(step.to)}")
+                return
             if not unit.transactional:
                 conn.execute(unit.sql)
             with conn.transaction():

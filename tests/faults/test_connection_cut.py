@@ -24,6 +24,7 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "rollback_stacks" / "local" /
 FILES = {p.name: p.read_text() for p in sorted(MIGRATIONS.glob("*.sql"))}
 CHECKSUMS = {name: sha256_text(text) for name, text in FILES.items()}
 CUTS: list[dict[str, Any]] = []
+WATCHER = "lock watch"  # components.providers.locks' watcher connection
 
 
 def props(target: int) -> dict[str, Any]:
@@ -71,6 +72,8 @@ class Cutter:
         cutter = self
 
         def execute(conn: psycopg.Connection, query: Any, *args: Any, **kwargs: Any) -> Any:
+            if (conn.info.parameter_status("application_name") or "").endswith(WATCHER):
+                return original(conn, query, *args, **kwargs)  # the lock budget's watcher polls on its own clock
             cutter.calls += 1
             cutter.statements.append(str(query)[:60])
             if cutter.calls == cutter.at:
@@ -162,7 +165,7 @@ def run_with_cut(sandbox: Any, reference: dict[int | None, str], source: int | N
 @pytest.mark.parametrize(("source", "target"), [(None, 5), (5, 1)], ids=["up-0-to-5", "down-5-to-1"])
 def test_connection_cut_before_every_statement(sandbox, reference, source, target):
     total = statement_count(sandbox, source, target)
-    assert total >= 10
+    assert total >= 2 + abs(target - (source or 0))  # the prelude, then one query per file (with its version row)
     for at in range(1, total + 1):
         CUTS.append(run_with_cut(sandbox, reference, source, target, at))
 
