@@ -252,6 +252,9 @@ class _StepTracker:
                 for result in (meta.new.outputs or {}).get("results") or []:
                     self.rec.health(str(result.get("name")), True, f"{result.get('kind')}: {result.get('value')}")
             if meta.urn in self.open:
+                waits = (meta.new.outputs or {}).get("lock_waits") if meta.new is not None else None
+                if isinstance(waits, dict) and (waits.get("lock_retries") or waits.get("cancelled")):
+                    self.open[meta.urn].lock_waits = waits
                 self.rec.end_step(self.open[meta.urn])
                 self._emit("done", self.open[meta.urn])
         elif event.res_op_failed_event is not None:

@@ -98,10 +98,11 @@ def step_from_event(index: int, event: EngineEvent) -> Step | None:
     warnings = [f"{op} of {name}"] if op in DESTRUCTIVE_OPS else []
     data_loss = (new.get("plan") or {}).get("data_loss") if isinstance(new.get("plan"), dict) else None
     warnings += [f"data loss in {name}: {item}" for item in data_loss or []]
-    warnings += blocker_warnings(name, new)
+    raw = (meta.new.inputs if meta.new else None) or {}
+    warnings += blocker_warnings(name, raw)
     return Step(index=index, op=op, component=component_of(meta.urn), name=meta.urn.rsplit("::", 1)[-1],
                 type=meta.type, changes=changes, warnings=warnings,
-                notes=production_notes(op, new) + lock_notes(op, new))
+                notes=production_notes(op, new) + lock_notes(op, raw))
 
 
 def blocker_warnings(name: str, inputs: dict[str, Any]) -> list[str]:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
@@ -89,6 +89,10 @@ class Step(Model):
     ended_at: datetime | None = None
     detail: str = ""
     error: str | None = Field(None, description="a failed step's own message (the provider's error)")
+    lock_waits: dict[str, Any] | None = Field(
+        None, description="the lock budget at work: lock_retries, lock_wait_seconds, the blockers met "
+                          "(pid, application_name, state, seconds, redacted query) and the ones --cancel-blockers "
+                          "terminated (cancelled)")
 
     @computed_field
     @property
@@ -274,6 +278,10 @@ def render_markdown(report: Report) -> str:
         move = f"{s.from_ or '—'} → {s.to or '—'}" if (s.from_ or s.to) else "—"
         out.append(f"| {i} | {_cell(s.name)} | {_cell(s.component)} | {_cell(move)} | {ICON[s.status]} {s.status} | "
                    f"{_ts(s.started_at)} | {_ts(s.ended_at)} | {fmt_duration(s.duration_s)} |")
+    waited = [s for s in report.steps if s.lock_waits]
+    if waited:
+        out += ["", "## Lock waits", ""]
+        out += [_lock_line(s) for s in waited]
     out += ["", "## Changes", ""]
     out += [f"- `{c.op}` {c.resource}" + (f" ({c.component})" if c.component else "")
             + (f": {c.from_ or '—'} → {c.to or '—'}" if (c.from_ or c.to) else "")
@@ -290,6 +298,19 @@ def render_markdown(report: Report) -> str:
         out += ["", "## Decision", "", f"`rollback decide`: **{report.decision.get('action')}**"]
         out += [f"- {r.get('text')} ({r.get('source')})" for r in reasons if isinstance(r, dict)]
     return "\n".join(out) + "\n"
+
+
+def _lock_line(step: Step) -> str:
+    """One step's lock waits: retries, seconds, the sessions in its way and the ones terminated."""
+    from components.providers.locks import Blocker
+
+    w = step.lock_waits or {}
+    line = (f"- {_cell(step.name)}: {w.get('lock_retries', 0)} retries, {w.get('lock_wait_seconds', 0)}s waiting "
+            "for locks")
+    met = [Blocker(**b).describe() for b in w.get("blockers") or []]
+    cancelled = [Blocker(**b).describe() for b in w.get("cancelled") or []]
+    line += f"; blocked by {_cell('; '.join(met))}" if met else ""
+    return line + (f"; terminated (--cancel-blockers): {_cell('; '.join(cancelled))}" if cancelled else "")
 
 
 def notification_initiated(report: Report) -> str:
