@@ -3,25 +3,20 @@
 # (instant when cached). It is the reference oracle the migration runner's tests compare against.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/../cache.sh"
 version="$(awk '$1 == "github.com/golang-migrate/migrate/v4" {print $2}' "$here/go.mod")"
-cache="${ROLLBACK_CACHE:-$HOME/.cache/rollback-as-code}/golang-migrate/$version"
+cache="$(cache_dir "golang-migrate/$version")"
 
 if [ -x "$cache/bin/migrate" ]; then
   echo "migrate-cli: cached build $cache/bin/migrate"; exit 0
 fi
-if ! command -v go >/dev/null 2>&1; then
-  echo "error: no golang-migrate CLI: install Go >= 1.25 and run 'make migrate-cli'" >&2
-  exit 1
-fi
-
-mkdir -p "$(dirname "$cache")"
-tmp="$(mktemp -d "$cache.build.XXXXXX")"
-mkdir -p "$tmp/bin"
-trap 'rm -rf "$tmp"' EXIT
+cache_require go "no golang-migrate CLI: install Go >= 1.25 and run 'make migrate-cli'"
+cache_begin "$cache"
+mkdir -p "$CACHE_TMP/bin"
 start=$(date +%s)
 echo "migrate-cli: building golang-migrate $version (tags: postgres file) from its Go module..."
 (cd "$here" && CGO_ENABLED=0 go build -trimpath -tags 'postgres file' \
   -ldflags "-s -w -X main.Version=$version" \
-  -o "$tmp/bin/migrate" github.com/golang-migrate/migrate/v4/cmd/migrate)
-rm -rf "$cache" && mv "$tmp" "$cache" && trap - EXIT
+  -o "$CACHE_TMP/bin/migrate" github.com/golang-migrate/migrate/v4/cmd/migrate)
+cache_commit "$cache"
 echo "migrate-cli: built $cache/bin/migrate in $(( $(date +%s) - start ))s"
