@@ -24,12 +24,13 @@ RECONNECT_PAUSE_S = 0.1
 
 @dataclass(frozen=True)
 class Record:
-    """One statement (or connection attempt) of one client: monotonic start and end, and its error if any."""
+    """One statement (its index in the queries; -1 a failed reconnect) of one client: monotonic start, end, error."""
 
     client: int
     start: float
     end: float
     error: str | None = None
+    query: int = 0
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -62,8 +63,8 @@ class TrafficResult:
 
     @classmethod
     def of(cls, records: Sequence[Record], started: float, stopped: float) -> TrafficResult:
-        """The figures of records over [started, stopped]: latencies of every statement, gaps between successes."""
-        latencies = [r.end - r.start for r in records]
+        """Figures over [started, stopped]: latencies of statements ok or failed (no reconnect), gaps between oks."""
+        latencies = [r.end - r.start for r in records if r.query >= 0]
         ok_ends = [r.end for r in records if r.error is None]
         return cls(started, stopped, list(records), completed=len(ok_ends),
                    errors=Counter(r.error for r in records if r.error is not None).most_common(),
@@ -144,19 +145,18 @@ class Traffic:
                 try:
                     conn = self._connect()
                 except psycopg.Error as err:
-                    out.append(Record(n, start, time.monotonic(), _message(err)))
+                    out.append(Record(n, start, time.monotonic(), _message(err), -1))
                     self._stop.wait(RECONNECT_PAUSE_S)
                     continue
-            query = self.queries[i % len(self.queries)]
-            i += 1
+            q, i = i % len(self.queries), i + 1
             start = time.monotonic()
             try:
-                cur = conn.execute(query)  # data without parameters: psycopg sends it as is
+                cur = conn.execute(self.queries[q])  # data without parameters: psycopg sends it as is
                 if cur.description:
                     cur.fetchall()
-                out.append(Record(n, start, time.monotonic()))
+                out.append(Record(n, start, time.monotonic(), query=q))
             except psycopg.Error as err:
-                out.append(Record(n, start, time.monotonic(), _message(err)))
+                out.append(Record(n, start, time.monotonic(), _message(err), q))
                 if conn.broken or conn.closed:
                     conn.close()
                     conn = None

@@ -49,3 +49,13 @@ def test_bench_e2e_smoke(tmp_path):
     to_alias = [r for r in doc["rows"] if r["case"].startswith("apply start → alias on target")]
     assert len(to_alias) == 2  # the 1 GiB size and the larger one
     assert 0 < to_alias[0]["ours_s"] < row["ours_s"]  # the alias moved before the apply ended
+
+
+@pytest.mark.e2e
+def test_bench_traffic_smoke(tmp_path):
+    doc = _smoke("traffic", tmp_path)
+    p99, longest, gap = doc["rows"]
+    assert p99["baseline_s"] > 0 and p99["ours_s"] > 0 and p99["ratio"] > 0  # idle and rollout both measured
+    assert set(p99["extra"]["phases"][0]) == {"idle", "rollback", "release"}
+    assert all(phase["completed"] > 0 for phase in p99["extra"]["phases"][0].values())
+    assert "0 errors" in longest["case"] and 0 < longest["ours_s"] and 0 < gap["ours_s"]
