@@ -200,7 +200,11 @@ class Guard:
         ended = 0
         with psycopg.connect(runtime_env.database_url(), autocommit=True, connect_timeout=5) as conn:
             for b in blockers:
-                if conn.execute("SELECT pg_terminate_backend(%s)", (b.pid,)).fetchone()[0]:
+                try:
+                    ok = conn.execute("SELECT pg_terminate_backend(%s)", (b.pid,)).fetchone()[0]
+                except psycopg.Error:  # not allowed to signal it: it stays named, and the budget applies
+                    continue
+                if ok:
                     self.cancelled.append(b)
                     ended += 1
         return ended

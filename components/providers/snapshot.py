@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -21,12 +22,17 @@ from components import runtime_env
 from components.providers import locks
 from components.providers.base import StepProvider
 
+NICENESS = 10  # pg_dump compresses on the host it runs on, often the app's or its database's
+
 
 class ToolFailed(RuntimeError):
     """pg_dump or pg_restore exited non-zero; the message ends with its stderr."""
 
 
 def _run(argv: list[str], env: dict[str, str], what: str) -> None:
+    """Run a PostgreSQL tool at a lower CPU priority: the app it runs next to keeps serving first."""
+    nice = shutil.which("nice")
+    argv = [nice, "-n", str(NICENESS), *argv] if nice else argv
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise ToolFailed(f"{what} exited {proc.returncode}: {proc.stderr.strip()[-600:]}")
