@@ -28,3 +28,21 @@ def test_promote_and_in_place_moves():
     assert production_notes("update", {"via": "alias", "project_id": "p"}) == []
     assert production_notes("delete", {"via": "rollback", "project_id": "p"}) == []
     assert "notes" not in _plan(Step(index=1, op="update", component="c", name="n", type="t")).to_dict()
+
+
+def test_sessions_in_the_way_are_warnings_in_every_format_and_cancel_blockers_a_note():
+    from rollback.plan import CANCEL_NOTE, blocker_warnings, lock_notes
+
+    blocker = {"pid": 4242, "application_name": "metabase", "state": "idle in transaction", "seconds": 75.2,
+               "query": "SELECT * FROM public.orders WHERE id = $1"}
+    inputs = {"plan": {"files": ["0004_x.down.sql"], "blockers": [blocker]},
+              "locks": {"timeout_ms": 1000, "budget_ms": 30000, "cancel_blockers": True}}
+    warnings = blocker_warnings("release-schema-migrate", inputs)
+    assert warnings == ["release-schema-migrate would wait for its locks (lock_timeout 1000ms): pid 4242 "
+                        "('metabase', idle in transaction for 75s: SELECT * FROM public.orders WHERE id = $1)"]
+    plan = _plan(Step(index=1, op="update", component="SchemaVersion", name="m", type="t", warnings=warnings,
+                      notes=lock_notes("update", inputs)))
+    assert warnings[0] in plan_format.to_text(plan).plain and warnings[0] in plan_format.to_markdown(plan)
+    assert plan.to_dict()["warnings"] == warnings and plan.to_dict()["notes"] == [CANCEL_NOTE]
+    assert lock_notes("update", {"locks": {"cancel_blockers": False}}) == []
+    assert blocker_warnings("m", {"plan": {"files": []}}) == []
