@@ -90,7 +90,7 @@ def test_no_user_request_meets_a_schema_its_app_cannot_use(o, direction):
     target, before, after = ("v1.4.2", "dpl_v150", "dpl_v142") if direction == "rollback" else \
         ("v1.5.0", "dpl_v142", "dpl_v150")
     log, sent = served_during(o, target)
-    assert len(log) >= 100 and len(log) >= sent * 0.9, (len(log), sent)
+    assert len(log) >= 50 and len(log) >= sent * 0.9, (len(log), sent)  # the spans below are what counts
     assert {before, after} <= {r["deployment"] for r in log}  # the probe spanned the alias move
     assert {r["schema"] for r in log} == ({5, 3} if direction == "rollback" else {3, 5})  # ... and the schema move
     assert incompatible(log) == []
