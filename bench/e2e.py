@@ -46,9 +46,9 @@ class Rig:
                                aws_access_key_id=sb.secrets["aws_access_key_id"],
                                aws_secret_access_key=sb.secrets["aws_secret_access_key"])
 
-    def cli(self, *args: str) -> Any:
-        """`rollback args…` as an operator runs it (no TTY)."""
-        return run([self.exe, *args], env=self.env)
+    def cli(self, *args: str, nice: int = 0) -> Any:
+        """`rollback args…` as an operator runs it (no TTY), at the given niceness."""
+        return run([*(["nice", "-n", str(nice)] if nice else []), self.exe, *args], env=self.env)
 
     def prepare(self, megabytes: int) -> dict[str, int]:
         """Deploy v1.5.0, add the bulk data, and keep both database and state as the template.
