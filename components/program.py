@@ -15,26 +15,35 @@ from components.target import load_target
 
 
 def _settings(config: pulumi.Config) -> dict[str, Any]:
-    """Every rollback:* setting the program reads, with defaults."""
-    budget = config.get_float("healthBudgetSeconds")
+    """Every rollback:* setting the program reads, parsed as our verbs parse them (rollback_stacks.settings)."""
+    from pulumi.runtime.config import CONFIG
+
+    from rollback_stacks import settings
+
+    prefix = f"{settings.NAMESPACE}:"
+    keys = {k[len(prefix):] for k in CONFIG.get() if k.startswith(prefix)} | set(settings.SETTINGS)
+    got = settings.parse({key: config.get(key) for key in sorted(keys)}, stack=pulumi.get_stack())
+    if "target" not in got:
+        raise settings.SettingError(f"Pulumi.{pulumi.get_stack()}.yaml: rollback:target is not set; fix: "
+                                    f"pulumi config set --stack {pulumi.get_stack()} rollback:target last-good")
     return {
-        "target": config.require("target"),
-        "components": list(config.get_object("components") or COMPONENTS),
-        "allow_data_loss": bool(config.get_bool("allowDataLoss") or False),
-        "deployed": config.get_int("deployed"),
-        "allow_candidate": bool(config.get_bool("allowCandidate") or False),
-        "partial": config.get_object("partial"),
-        "deployed_partial": config.get_object("deployedPartial"),
-        "allowed_domains": config.get_object("allowedDomains"),
-        "snapshot_destination": config.get("snapshotDestination") or "s3",
-        "rds_instance": config.get("rdsInstance"),
-        "jobs": config.get_object("jobs"),
-        "vercel": config.get_object("vercel"),
-        "locks": config.get_object("locks"),
-        "cancel_blockers": bool(config.get_bool("cancelBlockers") or False),
-        "health_budget_seconds": budget,
-        "maintenance": bool(config.get_bool("maintenance") or False),
-        "maintenance_deployment": config.get("maintenanceDeployment"),
+        "target": got["target"],
+        "components": got.get("components", list(COMPONENTS)),
+        "allow_data_loss": got.get("allowDataLoss", False),
+        "deployed": got.get("deployed"),
+        "allow_candidate": got.get("allowCandidate", False),
+        "partial": got.get("partial"),
+        "deployed_partial": got.get("deployedPartial"),
+        "allowed_domains": got.get("allowedDomains"),
+        "snapshot_destination": got.get("snapshotDestination", "s3"),
+        "rds_instance": got.get("rdsInstance"),
+        "jobs": got.get("jobs"),
+        "vercel": got.get("vercel"),
+        "locks": got.get("locks"),
+        "cancel_blockers": got.get("cancelBlockers", False),
+        "health_budget_seconds": got.get("healthBudgetSeconds"),
+        "maintenance": got.get("maintenance", False),
+        "maintenance_deployment": got.get("maintenanceDeployment"),
     }
 
 

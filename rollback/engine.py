@@ -58,8 +58,11 @@ def node_oracles() -> Path:
 
 
 def cached_engine_dir() -> Path:
-    """Where `make engine` puts the offline build for the pinned version."""
-    return cache_root() / "engine" / engine_version()
+    """Where `make engine` puts the offline build: keyed like tools/pulumi-engine/build.sh (version, sources)."""
+    here = ENGINE_GO_MOD.parent
+    sources = ("go.mod", "go.sum", "main.go", "langhost/main.go", "build.sh")
+    key = hashlib.sha256(b"".join((here / name).read_bytes() for name in sources)).hexdigest()[:12]
+    return cache_root() / "engine" / f"{engine_version()}-{key}"
 
 
 def find_engine_dir() -> Path:
@@ -86,7 +89,7 @@ def engine_env(engine_dir: Path | None = None) -> dict[str, str]:
         "PYTHONPATH": pythonpath,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_ROLLBACK_PYTHON": sys.executable,
+        "PULUMI_PYTHON_CMD": sys.executable,  # the SDK's dynamic-provider launcher runs this interpreter
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -11,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from rollback.errors import RollbackError
+from rollback_stacks import settings as stack_settings_schema
 
 if TYPE_CHECKING:
     from pulumi import automation as auto
 
-NAMESPACE = "rollback"
+NAMESPACE = stack_settings_schema.NAMESPACE
 
 
 def project_dir() -> Path:
@@ -63,7 +63,8 @@ def stack_settings(stack: str, root: Path | None = None) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise RollbackError(f"{path.name}: expected a `config:` mapping with rollback:* keys.")
     prefix = f"{NAMESPACE}:"
-    return {k[len(prefix):]: v for k, v in config.items() if isinstance(k, str) and k.startswith(prefix)}
+    return stack_settings_schema.parse(
+        {k[len(prefix):]: v for k, v in config.items() if isinstance(k, str) and k.startswith(prefix)}, stack=stack)
 
 
 def backend_url(env: Mapping[str, str] | None = None) -> str:
@@ -96,13 +97,13 @@ def _setting_parsers() -> dict[str, Callable[..., Any]]:
 def release_config(stack: str, *, target: str | None = None, overrides: Mapping[str, Any] | None = None
                    ) -> dict[str, str]:
     """The program's config: Pulumi.<stack>.yaml's rollback:* settings, the overrides, and the target."""
-    settings = {**stack_settings(stack), **(overrides or {})}
+    merged = {**stack_settings(stack), **(overrides or {})}
     for key, parse in _setting_parsers().items():  # refused here, before any engine run, with the file and field
-        if key in settings:
+        if key in merged:
             try:
-                parse(settings[key], stack=stack)
+                parse(merged[key], stack=stack)
             except ValueError as err:  # each parser's own error (JobsSettingError, ...) names file and field
                 raise RollbackError(f"{err}.") from None
     if target is not None:
-        settings["target"] = target
-    return {f"{NAMESPACE}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in settings.items()}
+        merged["target"] = target
+    return stack_settings_schema.config_values(merged)

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rollback_stacks import consistency, docs, hygiene, refs, sums
+from rollback_stacks import settings as stack_settings
 from rollback_stacks.errors import TargetError, problem
 from rollback_stacks.model import Version
 from rollback_stacks.paths import migrations_path, safe_path
@@ -90,8 +91,7 @@ class StackRecord:
     @property
     def retain(self) -> int:
         """How many known-good versions retention keeps (rollback:retain, default 10)."""
-        value = self.settings.get("rollback:retain", DEFAULT_RETAIN)
-        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else DEFAULT_RETAIN
+        return int(self.settings.get("rollback:retain", DEFAULT_RETAIN))  # validated by settings.parse
 
 
 def _shown(stack_dir: Path, rel: str = "") -> str:
@@ -135,7 +135,13 @@ def settings(root: Path, stack: str) -> dict[str, Any]:
         return {}
     data = docs.read(path, path.name).data
     config = data.get("config") if isinstance(data, dict) else None
-    return config if isinstance(config, dict) else {}
+    if not isinstance(config, dict):
+        return {}
+    prefix = f"{stack_settings.NAMESPACE}:"
+    ours = stack_settings.parse({k[len(prefix):]: v for k, v in config.items()
+                                 if isinstance(k, str) and k.startswith(prefix)}, stack=stack)
+    return {k: v for k, v in config.items() if not (isinstance(k, str) and k.startswith(prefix))} | {
+        f"{prefix}{k}": v for k, v in ours.items()}
 
 
 def _expected(e: dict[str, Any]) -> tuple[str, str]:
