@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: venv engine migrate-cli node-oracles prereqs test test-e2e demo lint bench clean
+.PHONY: venv engine engine-path migrate-cli node-oracles prereqs test test-e2e demo lint bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -16,6 +16,10 @@ venv: $(STAMP)
 
 engine:
 	@bash tools/pulumi-engine/build.sh
+
+engine-path: venv  # prints the bin dir holding `pulumi` (builds it first when needed; progress on stderr)
+	@bash tools/pulumi-engine/build.sh >&2
+	@$(PY) -c 'from rollback.engine import find_engine_dir; print(find_engine_dir())'
 
 migrate-cli:
 	@bash tools/golang-migrate/build.sh

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from dataclasses import replace
 from typing import Any
 
 import pulumi
 
 from components import jobs_settings, lock_settings, vercel_settings
+from components.compatibility import OrderRefused
+from components.jobs_settings import JobsSettingError
+from components.lock_settings import LockSettingError
 from components.partial import merge
 from components.release import Release, ReleaseArgs
 from components.rollout import COMPONENTS
+from components.runtime_env import MissingSetting
 from components.target import load_target
+from components.vercel_settings import VercelSettingError
+from rollback_stacks.errors import TargetError
+from rollback_stacks.settings import SettingError
 
 
 def _settings(config: pulumi.Config) -> dict[str, Any]:
@@ -47,12 +57,41 @@ def _settings(config: pulumi.Config) -> dict[str, Any]:
     }
 
 
-def pulumi_program() -> None:
+def _last_outputs(stack: str) -> dict[str, Any]:
+    """The stack's outputs of its last update (`pulumi stack output`), {} when none can be read."""
+    exe = shutil.which("pulumi")
+    if exe is None:
+        return {}
+    try:
+        proc = subprocess.run([exe, "stack", "output", "--json", "--stack", stack], capture_output=True, text=True,
+                              timeout=60, check=False)
+        return json.loads(proc.stdout) if proc.returncode == 0 else {}
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+        return {}
+
+
+def pulumi_program(*, from_cli: bool = False) -> None:
+    """Declare the release; a refused input is reported as one error line (RunError: no traceback).
+
+    from_cli: run by `pulumi preview/up` (__main__.py), where no verb passed the deployed version: read it from
+    the stack's last outputs, so ordering and candidate checks hold as under `rollback apply`.
+    """
+    try:
+        _declare(from_cli)
+    except (TargetError, JobsSettingError, LockSettingError, VercelSettingError, OrderRefused, MissingSetting) as err:
+        raise pulumi.RunError(str(err)) from None
+
+
+def _declare(from_cli: bool) -> None:
     """Declare the release of the resolved target and export what was deployed."""
     import rollback_stacks
 
     s = _settings(pulumi.Config("rollback"))
     stack = pulumi.get_stack()
+    if s["deployed"] is None and from_cli:
+        last = _last_outputs(stack)
+        if isinstance(last.get("version"), int):
+            s["deployed"], s["deployed_partial"] = last["version"], last.get("partial")
     record = rollback_stacks.load(stack)
     version = record.resolve(s["target"], deployed=s["deployed"], allow_candidate=s["allow_candidate"])
     target = load_target(record, version)
@@ -63,13 +102,13 @@ def pulumi_program() -> None:
     if s["partial"] is not None and deployed is not None:
         target = merge(deployed, target, s["partial"])
     if s["maintenance"] and not s["maintenance_deployment"]:
-        raise ValueError(f"--maintenance needs the deployment to serve meanwhile: set rollback:maintenanceDeployment "
+        raise SettingError(f"--maintenance needs the deployment to serve meanwhile: set rollback:maintenanceDeployment "
                          f"in Pulumi.{stack}.yaml (a deployment id of the stack's Vercel project)")
     allowed = s["allowed_domains"]
     if allowed is not None and "alias" in s["components"]:
         outside = [d for d in target.domains if d not in allowed]
         if outside:
-            raise ValueError(f"{version.label}: alias domain(s) {', '.join(outside)} "
+            raise SettingError(f"{version.label}: alias domain(s) {', '.join(outside)} "
                              "are not in rollback:allowedDomains")
     jobs = jobs_settings.parse(s["jobs"], stack=stack, default_backend=target.jobs_backend)
     target = replace(target, jobs_backend=jobs.backend)  # the rollout id follows the backend in use

@@ -84,7 +84,10 @@ def configure(st: auto.Stack, config: Mapping[str, str]) -> None:
 
     What `pulumi config set-all --plaintext` stores, written without a CLI round trip (0.2 s per rollout).
     """
-    settings = st.workspace.stack_settings(st.name)
+    try:
+        settings = st.workspace.stack_settings(st.name)
+    except FileNotFoundError:  # a stack made by `pulumi stack init/select --create`: no settings file here yet
+        settings = auto.StackSettings()
     settings.config = {**(settings.config or {}), **config}
     st.workspace.save_stack_settings(st.name, settings)
 
