@@ -27,6 +27,8 @@ class Step:
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sql: dict[str, list[str]] = field(default_factory=dict)  # a schema step's files, in run order: their statements
+    data_loss: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -45,6 +47,15 @@ class Plan:
         return bool(self.steps)
 
     @property
+    def summary(self) -> str:
+        """One line per stack: `3 to update, 1 data-loss step`."""
+        ops = dict.fromkeys(s.op for s in self.steps)
+        parts = [f"{sum(1 for s in self.steps if s.op == op)} to {op}" for op in ops]
+        loss = sum(1 for s in self.steps if s.data_loss)
+        parts += [f"{loss} data-loss step{'s' if loss > 1 else ''}"] if loss else []
+        return ", ".join(parts) or "no changes"
+
+    @property
     def warnings(self) -> list[str]:
         out = [w for s in self.steps for w in s.warnings]
         if self.has_changes and self.order and self.order.get("safe") is None:
@@ -61,10 +72,15 @@ class Plan:
         # built field by field: dataclasses.asdict deep-copies every value, which dominated --format json
         steps = [{"index": s.index, "op": s.op, "component": s.component, "name": s.name, "type": s.type,
                   "changes": {k: {"from": a, "to": b} for k, (a, b) in s.changes.items()},
-                  "warnings": list(s.warnings)} for s in self.steps]
-        return {"stack": self.stack, "target": self.target, "current": dict(self.current),
+                  "warnings": list(s.warnings), **({"sql": _files(s)} if s.sql else {})} for s in self.steps]
+        return {"stack": self.stack, "target": self.target, "summary": self.summary, "current": dict(self.current),
                 "desired": dict(self.desired), "steps": steps, "has_changes": self.has_changes,
                 "order": self.order, "warnings": self.warnings, **({"notes": self.notes} if self.notes else {})}
+
+
+def _files(step: Step) -> list[dict[str, Any]]:
+    """A schema step's SQL for JSON: a list, so the run order survives key sorting."""
+    return [{"file": name, "statements": stmts} for name, stmts in step.sql.items()]
 
 
 def component_of(urn: str) -> str:
@@ -99,10 +115,29 @@ def step_from_event(index: int, event: EngineEvent) -> Step | None:
     data_loss = (new.get("plan") or {}).get("data_loss") if isinstance(new.get("plan"), dict) else None
     warnings += [f"data loss in {name}: {item}" for item in data_loss or []]
     raw = (meta.new.inputs if meta.new else None) or {}
+    files = (new.get("plan") or {}).get("files") if isinstance(new.get("plan"), dict) else None
     warnings += blocker_warnings(name, raw)
     return Step(index=index, op=op, component=component_of(meta.urn), name=meta.urn.rsplit("::", 1)[-1],
                 type=meta.type, changes=changes, warnings=warnings,
-                notes=production_notes(op, new) + lock_notes(op, raw))
+                notes=production_notes(op, new) + lock_notes(op, raw), sql=statements(raw.get("sql"), files),
+                data_loss=list(data_loss or []))
+
+
+def statements(sql: Any, files: Any) -> dict[str, list[str]]:
+    """The statements each file of a schema step runs, in order (a file the parser rejects: its whole text)."""
+    from pglast import parser, split
+
+    if not isinstance(sql, dict) or not isinstance(files, list):
+        return {}
+    out: dict[str, list[str]] = {}
+    for name in files:
+        text = sql.get(name)
+        if isinstance(text, str):
+            try:
+                out[name] = [stmt.strip() for stmt in split(text)]
+            except parser.ParseError:
+                out[name] = [text.strip()]
+    return out
 
 
 def blocker_warnings(name: str, inputs: dict[str, Any]) -> list[str]:

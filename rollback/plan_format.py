@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any
 
@@ -20,8 +21,11 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _change_lines(step: Step) -> list[str]:
-    return [f"{k}: {_short(a)} → {_short(b)}" for k, (a, b) in step.changes.items()]
+def _change_lines(step: Step, limit: int | None = 60) -> list[str]:
+    """from → to per input; the terminal folds long values at limit, the PR comment (limit None) never does."""
+    def shown(value: Any) -> str:
+        return _short(value, limit) if limit else _short(value, 1 << 62)
+    return [f"{k}: {shown(a)} → {shown(b)}" for k, (a, b) in step.changes.items()]
 
 
 def _summary_rows(plan: Plan) -> list[tuple[str, str, str]]:
@@ -91,8 +95,39 @@ def to_text(plan: Plan) -> Text:
     return out
 
 
+def refused_markdown(stack: str, ref: str, reason: str) -> str:
+    """The PR comment for a target the tool refuses: the refusal first, what to do second."""
+    return (f"### Rollback plan: `{stack}` → `{ref}`: **refused**\n\n> [!CAUTION]\n> {reason}\n\n"
+            "Nothing was previewed or changed. Fix `rollback:target` (or the stack's settings) as the message says "
+            "and push again.\n")
+
+
+def _sql_details(step: Step) -> list[str]:
+    """A schema step's files, each collapsed with its statements in run order."""
+    out: list[str] = []
+    for name, stmts in step.sql.items():
+        out += [f"<details><summary><code>{name}</code>: {len(stmts)} statement(s)</summary>", "", "```sql"]
+        out += [f"{stmt}{'' if stmt.endswith(';') else ';'}" for stmt in stmts]
+        out += ["```", "</details>", ""]
+    return out
+
+
+def _markdown_changes(step: Step) -> list[str]:
+    """Each changed input in full; a SQL body (a function's) as the file move and a unified diff."""
+    out: list[str] = []
+    for key, (old, new) in step.changes.items():
+        if isinstance(old, dict) and isinstance(new, dict) and isinstance(old.get("sql"), str) \
+                and isinstance(new.get("sql"), str):
+            diff = difflib.unified_diff(old["sql"].splitlines(), new["sql"].splitlines(), str(old.get("file")),
+                                        str(new.get("file")), lineterm="")
+            out += [f"- `{key}`: `{old.get('file')}` → `{new.get('file')}`", "", "```diff", *diff, "```", ""]
+        else:
+            out.append(f"- `{key}: {_short(old, 1 << 62)} → {_short(new, 1 << 62)}`")
+    return out
+
+
 def to_markdown(plan: Plan) -> str:
-    """A PR comment: summary table, ordered steps, warnings, details collapsed."""
+    """A PR comment: summary table, ordered steps, the SQL to run, warnings, details collapsed; nothing truncated."""
     label, number = plan.desired.get("label"), plan.desired.get("version")
     only = plan.desired.get("partial")
     scope = f", only {', '.join(only)}" if only else ""
@@ -107,8 +142,13 @@ def to_markdown(plan: Plan) -> str:
         if rows:
             out += ["", "| " + " | ".join(BOUNDARY_HEAD) + " |", "|" + "---|" * len(BOUNDARY_HEAD)]
             out += [f"| {' | '.join(cells)} | {HOLDS[holds][1]} {HOLDS[holds][0]} |" for cells, holds in rows]
-    out += ["", f"**{len(plan.steps)} step(s)**, applied in this order:", ""]
+    out += ["", f"**{len(plan.steps)} step(s)** ({plan.summary}), applied in this order:", ""]
     out += [f"{s.index}. `{s.op}` **{s.component}** `{s.name}`" for s in plan.steps]
+    for s in (s for s in plan.steps if s.sql):
+        out += ["", f"**{s.index}. {s.component} `{s.name}`** runs {len(s.sql)} file(s), in this order:", ""]
+        out += [f"- `{name}`" for name in s.sql]
+        out += [f"- ⚠️ {item}" for item in s.data_loss]
+        out += ["", *_sql_details(s)]
     if plan.warnings:
         out += ["", "> [!WARNING]"] + [f"> {w}" for w in plan.warnings]
     if plan.notes:
@@ -116,7 +156,7 @@ def to_markdown(plan: Plan) -> str:
     out += ["", "<details><summary>Changes per step</summary>", ""]
     for s in plan.steps:
         out.append(f"**{s.index}. {s.component} `{s.name}`** ({s.op})")
-        out += [f"- `{c}`" for c in _change_lines(s)] or ["- (no input changes)"]
+        out += _markdown_changes(s) or ["- (no input changes)"]
         out.append("")
     out.append("</details>")
     return "\n".join(out) + "\n"

@@ -92,8 +92,13 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in ("text", "markdown", "json"):
             raise RollbackError(f"--format: expected text, markdown or json, got {fmt!r}.")
-        the_plan = command.plan(command.resolve(stack, to, components=parse_components(components),
-                                                maintenance=maintenance))
+        try:
+            the_plan = command.plan(command.resolve(stack, to, components=parse_components(components),
+                                                    maintenance=maintenance))
+        except RollbackError as err:
+            if fmt == "markdown":  # the PR comment says why first; the exit code still fails the job
+                typer.echo(plan_format.refused_markdown(stack, to, str(err)), nl=False)
+            raise
         if fmt == "text":
             show(_console(), plan_format.to_text(the_plan))
         else:

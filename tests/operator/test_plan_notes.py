@@ -46,3 +46,12 @@ def test_sessions_in_the_way_are_warnings_in_every_format_and_cancel_blockers_a_
     assert plan.to_dict()["warnings"] == warnings and plan.to_dict()["notes"] == [CANCEL_NOTE]
     assert lock_notes("update", {"locks": {"cancel_blockers": False}}) == []
     assert blocker_warnings("m", {"plan": {"files": []}}) == []
+
+
+def test_refused_target_markdown_leads_with_the_refusal():
+    from rollback.plan_format import refused_markdown
+
+    md = refused_markdown("prod", "v9", "ref 'v9': matches no version; expected N, label, last-good")
+    first, _, rest = md.partition("\n")
+    assert first == "### Rollback plan: `prod` → `v9`: **refused**"
+    assert rest.lstrip().startswith("> [!CAUTION]\n> ref 'v9': matches no version")

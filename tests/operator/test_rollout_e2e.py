@@ -19,6 +19,7 @@ from tests.databases import create_database, drop_database
 
 pytestmark = pytest.mark.e2e
 GOLDEN = Path(__file__).parent / "golden"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMESTAMP = re.compile(r"\d{8}T\d{6}Z")
 
 
@@ -290,3 +291,22 @@ def test_partial_rollback_of_jobs_changes_only_the_flags(sandbox, tmp_path):
     finally:
         drop_database(sandbox, dsn)
 
+
+
+def test_golden_plans_hold_every_down_file_and_statement_untruncated():
+    from pglast import split
+
+    migrations = sorted((REPO_ROOT / "rollback_stacks" / "local").rglob("000[45]_*.down.sql"))
+    assert len(migrations) == 2
+    md, data = (GOLDEN / "plan_v150_to_last_good.md").read_text(), (GOLDEN / "plan_v150_to_last_good.json").read_text()
+    schema = next(s for s in json.loads(data)["steps"] if s["component"] == "SchemaVersion")
+    sql = {f["file"]: f["statements"] for f in schema["sql"]}
+    assert [f["file"] for f in schema["sql"]] == ["0005_notification_digests.down.sql",
+                                                  "0004_worker_jobs_retry.down.sql"]
+    for path in migrations:
+        assert f"`{path.name}`" in md
+        for stmt in split(path.read_text()):
+            assert stmt.strip() in md, stmt
+            assert stmt.strip() in sql[path.name]
+    assert "…" not in md and "…" not in data
+    assert "7 to update" in md and json.loads(data)["summary"] == "7 to update"
