@@ -6,6 +6,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from components.lock_settings import seconds
+
 BACKENDS = ("postgres", "sql", "bullmq", "http", "ssm", "vercel-env")
 TABLE_FLAGS = ("postgres", "sql", "bullmq")  # backends whose flags live in the app database's rollback_control
 FIELDS = {
@@ -66,12 +68,13 @@ def parse(raw: Any, *, stack: str, default_backend: str = "postgres") -> JobsSet
     for key in ("pause", "resume", "running", "adminUrl", "prefix"):
         if key in raw and not (isinstance(raw[key], str) and raw[key].strip()):
             raise JobsSettingError(f"{where}.{key} must be a non-empty string")
-    drain = raw.get("drainSeconds", 60)
-    if isinstance(drain, bool) or not isinstance(drain, int | float) or not 0 <= drain <= 3600:
-        raise JobsSettingError(f"{where}.drainSeconds must be a number of seconds from 0 to 3600, not {drain!r}")
+    drain = seconds(raw.get("drainSeconds", 60))  # `pulumi config set --path` stores 0.5 as "0.5"
+    if drain is None or not 0 <= drain <= 3600:
+        raise JobsSettingError(f"{where}.drainSeconds must be a number of seconds from 0 to 3600, "
+                               f"not {raw.get('drainSeconds')!r}")
     return JobsSettings(backend=backend, pause=raw.get("pause"), resume=raw.get("resume"),
                         running=raw.get("running"), queues=_queues(raw.get("queues"), where),
-                        prefix=raw.get("prefix"), admin_url=raw.get("adminUrl"), drain_seconds=float(drain))
+                        prefix=raw.get("prefix"), admin_url=raw.get("adminUrl"), drain_seconds=drain)
 
 
 def _queues(raw: Any, where: str) -> tuple[str, ...]:

@@ -26,7 +26,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rollback.errors import RollbackError
@@ -369,11 +368,9 @@ def load_thresholds(stack: str | None, project_dir: Path) -> tuple[Thresholds, s
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         return Thresholds(), f"defaults (seed 002; no {path.name})"
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise RollbackError(f"{path}: invalid YAML: {err}") from None
-    raw = (doc.get("config") or {}).get(THRESHOLDS_KEY) if isinstance(doc, dict) else None
+    from rollback.stacks import stack_settings
+
+    raw = stack_settings(stack, project_dir).get("thresholds")  # read as the program reads it
     if raw is None:
         return Thresholds(), f"defaults (seed 002; no {THRESHOLDS_KEY} in {path.name})"
     try:
