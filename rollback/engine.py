@@ -84,13 +84,15 @@ def engine_env(engine_dir: Path | None = None) -> dict[str, str]:
     engine_dir = engine_dir or find_engine_dir()
     path = os.pathsep.join([str(engine_dir), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     pythonpath = os.pathsep.join(p for p in [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")] if p)
-    return {
+    env = {
         "PATH": path,
         "PYTHONPATH": pythonpath,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_PYTHON_CMD": sys.executable,  # the SDK's dynamic-provider launcher runs this interpreter
     }
+    if Path(engine_dir).resolve() == (cached_engine_dir() / "bin").resolve():  # offline: no plugin downloads
+        env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
+    return env
 
 
 def pulumi_command() -> PulumiCommand:

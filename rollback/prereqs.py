@@ -27,6 +27,8 @@ def main() -> int:
         redis = shutil.which("redis-server")
         if redis is None:
             raise RollbackError("no redis-server on PATH (the sandbox's Redis): apt-get install redis-server")
+        if shutil.which("jq") is None:
+            raise RollbackError("no jq on PATH (the preview workflow's comment step in its test): apt-get install jq")
     except RollbackError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

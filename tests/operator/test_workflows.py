@@ -88,7 +88,7 @@ def test_preview_on_pull_requests_touching_stacks_posts_markdown_plan():
     run = scripts(doc)
     assert 'rollback plan "$stack" --to "$target" --format markdown' in run
     assert '"rollback:target"' in run  # the target comes from Pulumi.<stack>.yaml
-    assert "gh pr comment" in run
+    assert "gh api --method PATCH" in run  # the stack's comment, edited in place
 
 
 def test_manual_rollback_dispatch():
@@ -126,3 +126,99 @@ def test_decide_exit_codes_in_workflow_match_the_cli():
     run = scripts(load("auto-rollback.yml"))
     for action, code in EXIT_CODES.items():
         assert f"{code}) action={action.value} ;;" in run
+
+
+def go_mod_pulumi_version() -> str:
+    """The Pulumi version the offline engine builds (tools/pulumi-engine/go.mod), which the SDK pins too."""
+    found = re.search(r"github.com/pulumi/pulumi/pkg/v3 v(\S+)", (REPO / "tools/pulumi-engine/go.mod").read_text())
+    assert found
+    return found.group(1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_workflows_install_the_official_cli_and_build_nothing(name):
+    doc = load(name)
+    text = (WORKFLOWS / name).read_text()
+    for banned in ("setup-go", "make prereqs", "make engine", "make migrate-cli", "make node-oracles", "go build",
+                   "go install"):
+        assert banned not in text, banned
+    for job in doc["jobs"].values():
+        uses = [s.get("uses", "") for s in job["steps"]]
+        runs = [s.get("run", "") for s in job["steps"]]
+        engine = [i for i, r in enumerate(runs) if re.search(r"rollback (apply|plan) ", r)]
+        if not engine:  # `rollback decide` needs no engine
+            continue
+        install = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+        assert [s["uses"] for s in install] == ["pulumi/actions@v6"], uses
+        assert install[0]["with"] == {"pulumi-version": go_mod_pulumi_version()}  # install only, no command
+        assert uses.index("pulumi/actions@v6") < engine[0]
+
+
+FAKE_GH = r'''#!/usr/bin/env python3
+"""`gh api` as far as the comment step uses it, over a JSON file of issue comments."""
+import json, os, subprocess, sys
+args, state = sys.argv[1:], os.environ["FAKE_GH_STATE"]
+comments = json.load(open(state))
+assert args[0] == "api", args
+method, jq, body, path = "GET", None, None, None
+i = 1
+while i < len(args):
+    a = args[i]
+    if a == "--method": method = args[i + 1]; i += 2
+    elif a == "--jq": jq = args[i + 1]; i += 2
+    elif a == "-F": key, _, value = args[i + 1].partition("="); assert key == "body" and value[0] == "@"; \
+        body = open(value[1:]).read(); i += 2
+    elif a == "--paginate": i += 1
+    else: path = a; i += 1
+with open(state + ".log", "a") as log:
+    log.write(f"{method} {path}\n")
+if method == "GET":
+    assert path == "repos/acme/shop/issues/7/comments", path
+    out = json.dumps(comments)
+    print(subprocess.run(["jq", "-r", jq], input=out, capture_output=True, text=True, check=True).stdout, end="")
+elif method == "POST":
+    assert path == "repos/acme/shop/issues/7/comments", path
+    comments.append({"id": max([c["id"] for c in comments] + [100]) + 1, "body": body})
+elif method == "PATCH":
+    cid = int(path.rsplit("/", 1)[1])
+    assert path == f"repos/acme/shop/issues/comments/{cid}", path
+    next(c for c in comments if c["id"] == cid)["body"] = body
+json.dump(comments, open(state, "w"))
+'''
+
+
+def test_preview_keeps_one_comment_per_stack_and_updates_it_in_place(tmp_path):
+    """The comment step runs as written, against `gh api` over a list of comments: one per stack, edited after."""
+    assert shutil.which("jq"), "jq is missing: apt-get install jq (GitHub's runners have it)"
+    step = next(s for s in steps(load("preview.yml")) if s.get("name") == "One comment per stack, updated in place")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(FAKE_GH)
+    (bin_dir / "gh").chmod(0o755)
+    state = tmp_path / "comments.json"
+    state.write_text(json.dumps([{"id": 50, "body": "LGTM"},
+                                 {"id": 51, "body": "<!-- rollback-preview:prod-eu -->\nanother stack"}]))
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE_GH_STATE": str(state), "REPO": "acme/shop", "PR": "7",
+           "GH_TOKEN": "t"}
+
+    def run(plans: dict[str, str]) -> list[dict[str, Any]]:
+        for old in tmp_path.glob("comment-*.md"):
+            old.unlink()
+        for stack, body in plans.items():
+            (tmp_path / f"comment-{stack}.md").write_text(f"<!-- rollback-preview:{stack} -->\n{body}\n")
+        proc = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True,
+                              text=True)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(state.read_text())
+
+    first = run({"prod": "3 to update", "staging": "1 to update"})
+    assert [c["body"] for c in first] == ["LGTM", "<!-- rollback-preview:prod-eu -->\nanother stack",
+                                          "<!-- rollback-preview:prod -->\n3 to update\n",
+                                          "<!-- rollback-preview:staging -->\n1 to update\n"]
+    second = run({"prod": "2 to update, 1 data-loss step"})
+    assert [c["id"] for c in second] == [c["id"] for c in first]  # edited, none added
+    assert second[2]["body"] == "<!-- rollback-preview:prod -->\n2 to update, 1 data-loss step\n"
+    assert second[1]["body"] == first[1]["body"] and second[3]["body"] == first[3]["body"]
+    log = (tmp_path / "comments.json.log").read_text().splitlines()
+    assert log.count(f"PATCH repos/acme/shop/issues/comments/{first[2]['id']}") == 1
+    assert log.count("POST repos/acme/shop/issues/7/comments") == 2
