@@ -29,6 +29,8 @@ class Step:
     notes: list[str] = field(default_factory=list)
     sql: dict[str, list[str]] = field(default_factory=dict)  # a schema step's files, in run order: their statements
     data_loss: list[str] = field(default_factory=list)
+    destructive: list[dict[str, Any]] = field(default_factory=list)  # every drop of the files, rows now (None: absent)
+    alias_move: dict[str, Any] | None = None  # domain, from/to deployment ids and their creation dates
 
 
 @dataclass
@@ -72,7 +74,8 @@ class Plan:
         # built field by field: dataclasses.asdict deep-copies every value, which dominated --format json
         steps = [{"index": s.index, "op": s.op, "component": s.component, "name": s.name, "type": s.type,
                   "changes": {k: {"from": a, "to": b} for k, (a, b) in s.changes.items()},
-                  "warnings": list(s.warnings), **({"sql": _files(s)} if s.sql else {})} for s in self.steps]
+                  "warnings": list(s.warnings), **({"sql": _files(s)} if s.sql else {}),
+                  **({"alias_move": s.alias_move} if s.alias_move else {})} for s in self.steps]
         return {"stack": self.stack, "target": self.target, "summary": self.summary, "current": dict(self.current),
                 "desired": dict(self.desired), "steps": steps, "has_changes": self.has_changes,
                 "order": self.order, "warnings": self.warnings, **({"notes": self.notes} if self.notes else {})}
@@ -80,7 +83,9 @@ class Plan:
 
 def _files(step: Step) -> list[dict[str, Any]]:
     """A schema step's SQL for JSON: a list, so the run order survives key sorting."""
-    return [{"file": name, "statements": stmts} for name, stmts in step.sql.items()]
+    return [{"file": name, "statements": stmts, "destructive": [{"drops": d["drops"], "rows": d["rows"]}
+                                                                for d in step.destructive if d["file"] == name]}
+            for name, stmts in step.sql.items()]
 
 
 def component_of(urn: str) -> str:
@@ -110,17 +115,28 @@ def step_from_event(index: int, event: EngineEvent) -> Step | None:
     for key in keys:
         if key not in HIDDEN_INPUTS:
             changes.update(_leaf_changes(key, old.get(key), new.get(key)))
+    changes.pop("plan.destructive", None)  # shown with each file (Step.destructive)
     name = meta.urn.rsplit("::", 1)[-1]
     warnings = [f"{op} of {name}"] if op in DESTRUCTIVE_OPS else []
-    data_loss = (new.get("plan") or {}).get("data_loss") if isinstance(new.get("plan"), dict) else None
+    plan = new.get("plan") if isinstance(new.get("plan"), dict) else {}
+    data_loss = plan.get("data_loss")
     warnings += [f"data loss in {name}: {item}" for item in data_loss or []]
     raw = (meta.new.inputs if meta.new else None) or {}
-    files = (new.get("plan") or {}).get("files") if isinstance(new.get("plan"), dict) else None
+    files = plan.get("files")
     warnings += blocker_warnings(name, raw)
     return Step(index=index, op=op, component=component_of(meta.urn), name=meta.urn.rsplit("::", 1)[-1],
                 type=meta.type, changes=changes, warnings=warnings,
                 notes=production_notes(op, new) + lock_notes(op, raw), sql=statements(raw.get("sql"), files),
-                data_loss=list(data_loss or []))
+                data_loss=list(data_loss or []), destructive=list(plan.get("destructive") or []),
+                alias_move=alias_move(old, new) if "deployment_id" in changes else None)
+
+
+def alias_move(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
+    """An alias step's move: the domain, the deployment it leaves and the one it takes, with their creation dates."""
+    if "alias" not in new:
+        return None
+    return {"domain": new["alias"], "from": old.get("deployment_id"), "from_created": old.get("deployment_created"),
+            "to": new.get("deployment_id"), "to_created": new.get("deployment_created")}
 
 
 def statements(sql: Any, files: Any) -> dict[str, list[str]]:

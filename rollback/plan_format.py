@@ -102,6 +102,14 @@ def refused_markdown(stack: str, ref: str, reason: str) -> str:
             "and push again.\n")
 
 
+def _created(when: str | None) -> str:
+    return f"created {when}" if when else "creation date unknown"
+
+
+def _rows(rows: int | None) -> str:
+    return "not there now" if rows is None else f"**{rows} row{'' if rows == 1 else 's'}** now"
+
+
 def _sql_details(step: Step) -> list[str]:
     """A schema step's files, each collapsed with its statements in run order."""
     out: list[str] = []
@@ -144,9 +152,14 @@ def to_markdown(plan: Plan) -> str:
             out += [f"| {' | '.join(cells)} | {HOLDS[holds][1]} {HOLDS[holds][0]} |" for cells, holds in rows]
     out += ["", f"**{len(plan.steps)} step(s)** ({plan.summary}), applied in this order:", ""]
     out += [f"{s.index}. `{s.op}` **{s.component}** `{s.name}`" for s in plan.steps]
+    for s in (s for s in plan.steps if s.alias_move):
+        m = s.alias_move or {}
+        out += ["", f"**{s.index}. {s.component}** moves `{m['domain']}` from `{m['from']}` "
+                    f"({_created(m['from_created'])}) to `{m['to']}` ({_created(m['to_created'])})"]
     for s in (s for s in plan.steps if s.sql):
         out += ["", f"**{s.index}. {s.component} `{s.name}`** runs {len(s.sql)} file(s), in this order:", ""]
-        out += [f"- `{name}`" for name in s.sql]
+        out += [f"- `{name}`" + "".join(f"; drops {d['drops']}: {_rows(d['rows'])}" for d in s.destructive
+                                         if d["file"] == name) for name in s.sql]
         out += [f"- ⚠️ {item}" for item in s.data_loss]
         out += ["", *_sql_details(s)]
     if plan.warnings:

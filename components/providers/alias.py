@@ -4,13 +4,14 @@ for a production domain, Vercel's Instant Rollback (rolling back) or promote (ro
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import ReadResult, Resource
+from pulumi.dynamic import CheckResult, ReadResult, Resource
 
 from components.providers import vercel_api
-from components.providers.base import FROZEN_BY, StepProvider, normalize
+from components.providers.base import FROZEN_BY, StepProvider, normalize, public
 
 PRODUCTION_VIAS = ("rollback", "promote", "production")  # production: decided from the last applied version
 
@@ -45,6 +46,15 @@ def move_production(news: dict[str, Any], olds: dict[str, Any] | None) -> dict[s
             "applied_via": kind}
 
 
+def created(deployment_id: str, team_id: str | None) -> str | None:
+    """When Vercel made the deployment (`2026-12-01 14:03:09 UTC`), for the plan; None when Vercel cannot say."""
+    try:
+        ms = vercel_api.deployment(deployment_id, team_id)["createdAt"]
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except Exception:  # a preview must not fail because Vercel is slow or the id is unknown: apply says so
+        return None
+
+
 class AliasAssignmentProvider(StepProvider):
     """One alias domain; a new deployment id is an update (assign, or rollback/promote for a production domain),
     a new domain a create-before-delete replace."""
@@ -56,6 +66,12 @@ class AliasAssignmentProvider(StepProvider):
     def resource_id(self, props: dict[str, Any]) -> str:
         """The alias domain identifies the resource."""
         return str(props["alias"])
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Adds `deployment_created` so the plan shows which build the alias moves to, and when it was made."""
+        props = public(news)
+        return CheckResult({**news, "deployment_created": created(str(props["deployment_id"]),
+                                                                  props.get("team_id"))}, [])
 
     def changed(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
         """The declared keys, and a maintenance window that moved the alias away since (it must come back)."""

@@ -84,8 +84,8 @@ def verify_checksums(files: dict[str, str], checksums: dict[str, str], needed: l
                                  "rollback_stacks: refusing to run unrecorded SQL")
 
 
-def data_at_risk(conn: psycopg.Connection, files: dict[str, str], steps: list[mig.Step]) -> list[str]:
-    """Non-empty tables/columns the steps would drop or truncate, described with their row counts.
+def destructive_now(conn: psycopg.Connection, files: dict[str, str], steps: list[mig.Step]) -> list[dict[str, Any]]:
+    """Each table/column the steps drop or truncate, in run order, with its rows now (None: not there to drop).
 
     Two round trips whatever the number of steps: one resolves every named table and column, one counts them all.
     """
@@ -98,15 +98,24 @@ def data_at_risk(conn: psycopg.Connection, files: dict[str, str], steps: list[mi
         "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS t(tbl, col, i) "
         "LEFT JOIN pg_attribute a ON a.attrelid = to_regclass(t.tbl) AND a.attname = t.col AND NOT a.attisdropped "
         "ORDER BY t.i", ([t for _, t, _ in named], columns)).fetchall()
-    present = [(file, rel, quoted) for (file, _, _), (rel, exists, quoted) in zip(named, found, strict=True)
-               if rel is not None and exists]
-    if not present:
-        return []
+    present = [(rel, quoted) for rel, exists, quoted in found if rel is not None and exists]
     # rel is regclass-quoted and quoted comes from quote_ident, so both are safe to splice
-    counts = conn.execute("SELECT " + ", ".join(f"(SELECT count({quoted or '*'}) FROM {rel})"
-                                                for _, rel, quoted in present)).fetchone()
-    return [f"{file} drops {f'table {rel}' if quoted is None else f'column {rel}.{quoted}'} ({rows} rows)"
-            for (file, rel, quoted), rows in zip(present, counts, strict=True) if rows]
+    counts = iter(conn.execute("SELECT " + ", ".join(f"(SELECT count({quoted or '*'}) FROM {rel})"
+                                                     for rel, quoted in present)).fetchone() if present else ())
+    return [{"file": file, "drops": f"table {rel or table}" if column is None else
+             f"column {rel or table}.{quoted or column}",
+             "rows": next(counts) if rel is not None and exists else None}
+            for (file, table, column), (rel, exists, quoted) in zip(named, found, strict=True)]
+
+
+def lossy(drops: list[dict[str, Any]]) -> list[str]:
+    """The drops that would lose rows, described with their row counts (what the data-loss pre-check refuses)."""
+    return [f"{d['file']} drops {d['drops']} ({d['rows']} rows)" for d in drops if d["rows"]]
+
+
+def data_at_risk(conn: psycopg.Connection, files: dict[str, str], steps: list[mig.Step]) -> list[str]:
+    """lossy() of the steps' drops now."""
+    return lossy(destructive_now(conn, files, steps))
 
 
 def units(files: dict[str, str], step: mig.Step) -> list[sql_units.Unit]:
@@ -141,7 +150,10 @@ def describe(news: dict[str, Any]) -> dict[str, Any]:
             if blockers:
                 out["blockers"] = [asdict(b) for b in blockers]
             try:
-                out["data_loss"] = data_at_risk(conn, files, p.steps)
+                drops = destructive_now(conn, files, p.steps)
+                out["data_loss"] = lossy(drops)
+                if drops:
+                    out["destructive"] = drops
             except psycopg.errors.LockNotAvailable:
                 conn.rollback()
                 out["data_loss"] = ["unknown: a session holds a lock on a table the down files drop"]

@@ -13,6 +13,7 @@ from components import runtime_env
 CALLS = (  # (method, path) of each call below, as Vercel's API reference writes them
     ("POST", "/v2/deployments/{id}/aliases"),
     ("GET", "/v4/aliases/{idOrAlias}"),
+    ("GET", "/v13/deployments/{idOrUrl}"),
     ("DELETE", "/v2/aliases/{aliasId}"),
     ("GET", "/v9/projects/{idOrName}"),
     ("POST", "/v1/projects/{projectId}/rollback/{deploymentId}"),
@@ -49,6 +50,15 @@ def alias_record(alias: str, team_id: str | None = None) -> dict[str, Any] | Non
         return None
     if resp.status_code != 200:
         raise _failed(f"reading alias {alias}", resp)
+    return dict(resp.json())
+
+
+def deployment(deployment_id: str, team_id: str | None = None) -> dict[str, Any]:
+    """GET /v13/deployments/{id}: the deployment (its `createdAt` in ms since the epoch, among others)."""
+    with client(team_id) as c:
+        resp = c.get(f"/v13/deployments/{deployment_id}")
+    if resp.status_code != 200:
+        raise _failed(f"reading deployment {deployment_id}", resp)
     return dict(resp.json())
 
 

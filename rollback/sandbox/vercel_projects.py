@@ -9,6 +9,7 @@ production deployment (auto-assignment) until an Instant Rollback puts the proje
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from datetime import UTC, datetime
@@ -71,6 +72,20 @@ def target_body(dep: dict[str, Any]) -> dict[str, Any]:
             "createdAt": dep["createdAt"], "createdIn": "iad1", "creator": None, "plan": "pro", "private": True,
             "readyState": dep["readyState"], "type": "LAMBDAS", "aliasAssigned": dep["createdAt"],
             "aliasError": None, "target": "production"}
+
+
+def deployment_body(dep: dict[str, Any]) -> dict[str, Any]:
+    """A deployment as GET /v13/deployments/{id} returns it (meta values are strings there, as on Vercel)."""
+    at = dep["createdAt"]
+    meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in dep["meta"].items()}
+    return {"id": dep["id"], "name": dep["name"], "url": dep["url"], "createdAt": at, "buildingAt": at,
+            "bootedAt": at, "ready": at, "createdIn": "iad1", "ownerId": dep["ownerId"] or USER_ID,
+            "projectId": dep["projectId"], "readyState": dep["readyState"], "status": dep["readyState"],
+            "target": dep["target"], "type": "LAMBDAS", "version": 2, "plan": "pro", "public": False,
+            "aliasAssigned": True, "buildSkipped": False, "isInConcurrentBuildsQueue": False,
+            "isInSystemBuildsQueue": False, "env": [], "regions": ["iad1"], "routes": None, "gitRepo": None,
+            "inspectorUrl": None, "meta": meta, "build": {"env": []}, "creator": {"uid": USER_ID},
+            "projectSettings": {}}
 
 
 def project_body(p: dict[str, Any], deployments: dict[str, dict[str, Any]]) -> dict[str, Any]:

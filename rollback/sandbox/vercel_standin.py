@@ -34,7 +34,16 @@ from rollback.sandbox.standin_app import (
     read_schema,
     valid_table,
 )
-from rollback.sandbox.vercel_projects import Refused, check_team, in_scope, iso, new_project, now_ms, project_body
+from rollback.sandbox.vercel_projects import (
+    Refused,
+    check_team,
+    deployment_body,
+    in_scope,
+    iso,
+    new_project,
+    now_ms,
+    project_body,
+)
 from rollback.sandbox.vercel_projects import alias_request as new_alias_request
 
 
@@ -339,7 +348,7 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
         h._send(200, store.create_deployment(h._body(), h.scope))
 
     def get_deployment(h: Handler, key: str) -> None:
-        h._send(200, store.deployment(key, h.scope))
+        h._send(200, deployment_body(store.deployment(key, h.scope)))
 
     def assign_alias(h: Handler, dep_id: str) -> None:
         alias = str(h._body().get("alias") or "")

@@ -29,6 +29,7 @@ DOMAIN, ALIAS = "www.contract.test", "preview.contract.test"
 SDK_CALLS = {  # each product call (vercel_api.CALLS) and the SDK function the oracle calls for it
     ("POST", "/v2/deployments/{id}/aliases"): "aliases.assignAlias",
     ("GET", "/v4/aliases/{idOrAlias}"): "aliases.getAlias",
+    ("GET", "/v13/deployments/{idOrUrl}"): "deployments.getDeployment",
     ("DELETE", "/v2/aliases/{aliasId}"): "aliases.deleteAlias",
     ("GET", "/v9/projects/{idOrName}"): "projects.getProject",
     ("POST", "/v1/projects/{projectId}/rollback/{deploymentId}"): "projects.requestRollback",

@@ -20,6 +20,8 @@ const { AssignAliasResponseBody$inboundSchema } = await sdk("models/assignaliaso
 const { DeleteAliasResponseBody$inboundSchema } = await sdk("models/deletealiasop.js");
 const { GetAliasResponseBody$inboundSchema } = await sdk("models/getaliasop.js");
 const { GetProjectResponseBody$inboundSchema } = await sdk("models/getprojectresponsebody.js");
+// the union's full member: the one with createdAt (the others are subsets the SDK falls back to)
+const { GetDeploymentResponseBody2$inboundSchema } = await sdk("models/getdeploymentresponsebody1.js");
 const { VercelError } = await sdk("models/vercelerror.js");
 const { startCountingUnrecognized } = await sdk("types/unrecognized.js");
 
@@ -121,6 +123,10 @@ await call("aliases.getAlias", GetAliasResponseBody$inboundSchema,
   () => vercel.aliases.getAlias({ idOrAlias: customAlias, teamId }),
   (r) => (r.deploymentId === newer && r.projectId === projectId && recent(r.created) ? null
     : `deploymentId/projectId/created: ${r.deploymentId} ${r.projectId} ${r.created}`));
+await call("deployments.getDeployment", GetDeploymentResponseBody2$inboundSchema,
+  () => vercel.deployments.getDeployment({ idOrUrl: older, teamId }),
+  (d) => (d.id === older && d.projectId === projectId && recent(new Date(d.createdAt)) ? null
+    : `id/projectId/createdAt: ${d.id} ${d.projectId} ${d.createdAt}`));
 await call("projects.requestPromote", null, () => vercel.projects.requestPromote({ projectId, deploymentId: newer, teamId }));
 await call("projects.getProject", GetProjectResponseBody$inboundSchema,
   () => vercel.projects.getProject({ idOrName: projectId, teamId }),

@@ -20,7 +20,7 @@ from tests.databases import create_database, drop_database
 pytestmark = pytest.mark.e2e
 GOLDEN = Path(__file__).parent / "golden"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TIMESTAMP = re.compile(r"\d{8}T\d{6}Z")
+TIMESTAMP = re.compile(r"\d{8}T\d{6}Z|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
 
 
 class Operator:
@@ -310,3 +310,41 @@ def test_golden_plans_hold_every_down_file_and_statement_untruncated():
             assert stmt.strip() in sql[path.name]
     assert "…" not in md and "…" not in data
     assert "7 to update" in md and json.loads(data)["summary"] == "7 to update"
+    # each destructive statement with the rows it touches now, 0 included
+    assert "- `0005_notification_digests.down.sql`; drops table notification_digests: **0 rows** now" in md
+    assert ("- `0004_worker_jobs_retry.down.sql`; drops column worker_jobs.last_error_at: **0 rows** now; "
+            "drops column worker_jobs.max_attempts: **0 rows** now") in md
+    assert [f["destructive"] for f in schema["sql"]] == [
+        [{"drops": "table notification_digests", "rows": 0}],
+        [{"drops": "column worker_jobs.last_error_at", "rows": 0},
+         {"drops": "column worker_jobs.max_attempts", "rows": 0}]]
+    # the alias move with both deployments and when each was made
+    assert ("**2. DeploymentAlias** moves `app.example.test` from `dpl_v150` (created <timestamp>) to `dpl_v142` "
+            "(created <timestamp>)") in md
+    alias = next(s for s in json.loads(data)["steps"] if s["component"] == "DeploymentAlias")
+    assert alias["alias_move"] == {"domain": "app.example.test", "from": "dpl_v150", "from_created": "<timestamp>",
+                                   "to": "dpl_v142", "to_created": "<timestamp>"}
+
+
+def test_the_alias_move_shows_vercels_creation_dates_and_rows_dropped_now(op):
+    """The dates are Vercel's createdAt of each deployment; a row in a dropped table shows in its count."""
+    from datetime import UTC, datetime
+
+    live = op.run("apply", "local", "--to", "v1.5.0", "--yes", "--reason", "v1.5.0 live again")  # after earlier tests
+    assert live.returncode == 0, live.stderr
+
+    env = op.sandbox.env()
+    made = {dep: datetime.fromtimestamp(httpx.get(f"{env['VERCEL_API_URL']}/v13/deployments/{dep}", headers={
+        "Authorization": f"Bearer {env['VERCEL_TOKEN']}"}).json()["createdAt"] / 1000, UTC).strftime(
+        "%Y-%m-%d %H:%M:%S UTC") for dep in ("dpl_v150", "dpl_v142")}
+    import psycopg
+
+    with psycopg.connect(op.dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO notification_digests (user_id, day) VALUES (gen_random_uuid(), current_date)")
+        try:
+            md = op.run("plan", "local", "--to", "last-good", "--format", "markdown").stdout
+        finally:
+            conn.execute("DELETE FROM notification_digests")
+    assert (f"moves `app.example.test` from `dpl_v150` (created {made['dpl_v150']}) to `dpl_v142` "
+            f"(created {made['dpl_v142']})") in md
+    assert "drops table notification_digests: **1 row** now" in md
