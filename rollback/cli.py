@@ -31,13 +31,17 @@ def _sandbox_root(dir_: Path | None) -> Path:
 
 
 @sandbox_app.command("up")
-def sandbox_up(dir_: Path | None = SandboxDir) -> None:
+def sandbox_up(dir_: Path | None = SandboxDir,
+               backend: str = typer.Option("file", "--backend",
+                                           help="Where the local stack's state lives: file (a directory of the "
+                                                "sandbox) or s3 (a bucket of its moto server, shared by every "
+                                                "machine that loads its env).")) -> None:
     """Start the sandbox services on 127.0.0.1 (random free ports)."""
     from rollback import sandbox
 
-    sb = sandbox.up(_sandbox_root(dir_))
+    sb = sandbox.up(_sandbox_root(dir_), backend)
     typer.echo(f"sandbox up in {sb.root}: postgres :{sb.pg['port']}, moto :{sb.moto['port']}, "
-               f"vercel stand-in :{sb.vercel['port']}")
+               f"vercel stand-in :{sb.vercel['port']}; state: {sb.backend_url.split('?')[0]}")
     typer.echo('load its variables with: eval "$(rollback sandbox env)"')
 
 

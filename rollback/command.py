@@ -114,7 +114,7 @@ def plan(rollout: Rollout, stack: auto.Stack | None = None) -> Plan:
 def status(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Deployed version, last-good, drift, rollout lock and jobs state; changes nothing."""
     import rollback_stacks
-    from rollback.lock import holder_text, lock_path
+    from rollback.lock import current_holder, holder_text
     from rollback.stacks import backend_url, open_release_stack
 
     env = dict(env if env is not None else os.environ)
@@ -138,8 +138,7 @@ def status(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
         frozen = jobs_frozen(checkpoint.get("resources") or [])
         updates = [h for h in st.history(page_size=5) if h.kind == "update"]
         last = {"result": updates[0].result, "started": str(updates[0].start_time)} if updates else None
-    lock = lock_path(backend_url(env), stack)
-    held = _read_json(lock)
+    held = current_holder(backend_url(env), stack)
     return {"stack": stack, "deployed": deployed or None,
             "last_good": {"version": last_good.version, "label": last_good.label},
             "drift": drift, "pending_operations": pending,
@@ -154,15 +153,6 @@ def jobs_frozen(resources: list[dict[str, Any]]) -> bool | None:
     if freeze is None:
         return None
     return release is None or release.get("jobs_frozen_by") != freeze.get("freeze_token")
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    import json
-
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 @dataclass

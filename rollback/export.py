@@ -16,9 +16,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from rollback.errors import RollbackError
+from rollback.s3url import open_s3
 
 HISTORY_SUFFIXES = (".history.json", ".history.json.gz", ".history.json.zst")
 
@@ -63,17 +64,12 @@ class S3Store:
 
     def __init__(self, url: str) -> None:
         """Parse bucket, prefix and the query parameters Pulumi's s3 URLs use."""
-        import boto3
-
         self.url = url
-        parts = urlsplit(url)
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        self.bucket, self.prefix = parts.netloc, parts.path.strip("/")
-        self.client = boto3.client("s3", region_name=query.get("region"),
-                                   endpoint_url=query.get("endpoint") or os.environ.get("AWS_ENDPOINT_URL"))
+        self.loc = open_s3(url)
+        self.client, self.bucket, self.prefix = self.loc.client, self.loc.bucket, self.loc.prefix
 
     def _key(self, key: str) -> str:
-        return f"{self.prefix}/{key}" if self.prefix else key
+        return self.loc.key(key)
 
     def list(self, prefix: str) -> list[str]:
         """Object keys directly under prefix, relative to the backend root."""

@@ -1,14 +1,17 @@
-"""One rollout per stack: a lock file next to the state backend naming its holder."""
+"""One rollout per stack: a lock next to the state naming its holder (a file with a file:// backend, an object held
+by a lease with s3://), and the repair of what a dead holder left, never of what a live update holds."""
 
 from __future__ import annotations
 
 import getpass
 import json
 import os
+import re
 import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,38 +31,108 @@ class StackLocked(RollbackError):
     """Another rollout holds the stack."""
 
 
+LEASE_ENV = "ROLLBACK_LEASE_SECONDS"
+DEFAULT_LEASE = 60
+
+
 def lock_path(backend_url: str, stack: str) -> Path:
-    """Where the stack's rollout lock lives (with a file:// backend, inside it)."""
+    """Where the stack's rollout lock file lives (with a file:// backend, inside it; for a backend other than
+    file:// and s3://, in this machine's cache: it excludes rollouts of this machine only)."""
     parsed = urlparse(backend_url)
     base = Path(parsed.path) if parsed.scheme == "file" else cache_root() / "locks"
     return base / ".rollback-locks" / f"{stack}.json"
 
 
-def holder_text(info: dict[str, str | int]) -> str:
+def holder_text(info: dict[str, Any]) -> str:
     """`user@host (pid N) since T, target X: reason` for messages."""
     return (f"{info.get('user')}@{info.get('host')} (pid {info.get('pid')}) since {info.get('since')}, "
             f"target {info.get('target')}: {info.get('reason') or 'no reason given'}")
 
 
-@contextmanager
-def rollout_lock(backend_url: str, stack: str, *, target: str, reason: str | None) -> Iterator[dict[str, str | int]]:
-    """Hold the stack's rollout lock for the duration; refuse naming the holder if taken."""
-    path = lock_path(backend_url, stack)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    info: dict[str, str | int] = {"user": getpass.getuser(), "host": socket.gethostname(), "pid": os.getpid(),
-                                  "since": datetime.now(UTC).isoformat(timespec="seconds"), "target": target,
-                                  "reason": reason or ""}
-    guard = _acquire(path, info, stack)
+def lease_seconds(env: dict[str, str] | None = None) -> int:
+    """How long a holder's lock outlives its last renewal ($ROLLBACK_LEASE_SECONDS, 5..3600, default 60)."""
+    raw = (env if env is not None else os.environ).get(LEASE_ENV, "")
+    if not raw:
+        return DEFAULT_LEASE
+    if not raw.isdigit() or not 5 <= int(raw) <= 3600:
+        raise RollbackError(f"{LEASE_ENV}={raw!r}: the rollout lock's lease must be a whole number of seconds "
+                            f"from 5 to 3600 (default {DEFAULT_LEASE}); unset it or set e.g. {LEASE_ENV}=60")
+    return int(raw)
+
+
+def machine_id() -> str:
+    """This kernel boot and pid namespace: two holders with equal ids see the same processes (a host name alone
+    does not prove that: two containers may share one)."""
     try:
-        for note in [*repair_torn_sidecars(backend_url, stack), *clear_stale_engine_locks(backend_url, stack)]:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        return f"{boot}/{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return ""
+
+
+def died_here(info: dict[str, Any]) -> bool:
+    """Whether a holder record names a process of this machine that is no longer running."""
+    pid = int(info.get("pid", 0) or 0)
+    return (bool(machine_id()) and info.get("machine") == machine_id() and info.get("host") == socket.gethostname()
+            and pid > 0 and not alive(pid))
+
+
+@dataclass
+class Holding:
+    """Our holder record, and the holder we replaced because it was dead (None when the lock was free)."""
+
+    info: dict[str, Any]
+    previous: dict[str, Any] | None
+
+
+def current_holder(backend_url: str, stack: str) -> dict[str, Any] | None:
+    """The stack's rollout lock holder now, or None."""
+    if urlparse(backend_url).scheme == "s3":
+        from rollback.lock_s3 import S3Lease
+
+        return S3Lease(backend_url, stack).holder_info()
+    return _read(lock_path(backend_url, stack))
+
+
+@contextmanager
+def rollout_lock(backend_url: str, stack: str, *, target: str, reason: str | None) -> Iterator[Holding]:
+    """Hold the stack's rollout lock for the duration; refuse naming the holder if taken. Then repair what a dead
+    holder left (torn metadata, its engine lock), and only that."""
+    info: dict[str, Any] = {"user": getpass.getuser(), "host": socket.gethostname(), "pid": os.getpid(),
+                            "since": datetime.now(UTC).isoformat(timespec="seconds"), "target": target,
+                            "reason": reason or "", "lease": lease_seconds(), "machine": machine_id()}
+    scheme = urlparse(backend_url).scheme
+    if scheme == "s3":
+        from rollback.lock_s3 import S3Lease
+
+        lease = S3Lease(backend_url, stack)
+        holding = Holding(info, lease.acquire(info))
+        release: Callable[[], None] = lease.release
+    else:
+        if scheme != "file":
+            _warn(f"the rollout lock of a {scheme}:// backend is kept on this machine only; the backend's own "
+                  "update lock refuses a second update from elsewhere, and pending operations are never cleared")
+        path = lock_path(backend_url, stack)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        guard, previous = _acquire(path, info, stack)
+        holding = Holding(info, previous)
+
+        def release() -> None:
+            path.unlink(missing_ok=True)
+            os.close(guard)  # releases the flock
+    try:
+        if holding.previous:
+            _warn(f"took over the rollout lock of {stack!r} from {holder_text(holding.previous)}: "
+                  f"{holding.previous.get('replaced', 'its process is no longer running')}")
+        for note in [*repair_torn_sidecars(backend_url, stack),
+                     *clear_stale_engine_locks(backend_url, stack, holding.previous)]:
             _warn(note)
-        yield info
+        yield holding
     finally:
-        path.unlink(missing_ok=True)
-        os.close(guard)  # releases the flock
+        release()
 
 
-def _acquire(path: Path, info: dict[str, str | int], stack: str) -> int:
+def _acquire(path: Path, info: dict[str, Any], stack: str) -> tuple[int, dict[str, Any] | None]:
     """flock `<stack>.json.lock` (the kernel drops it when its process dies, so contenders never both take over a
     stale holder), then check the holder file: a live or remote holder refuses, a dead local one is replaced."""
     import fcntl
@@ -81,7 +154,7 @@ def _acquire(path: Path, info: dict[str, str | int], stack: str) -> int:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # a dead holder's file (if any) is replaced atomically
     tmp.write_text(json.dumps(info))
     tmp.replace(path)
-    return guard
+    return guard, held
 
 
 def _read(path: Path) -> dict[str, str | int] | None:
@@ -97,12 +170,53 @@ def _warn(text: str) -> None:
     sys.stderr.flush()
 
 
-def engine_lock_files(backend_url: str, stack: str) -> list[Path]:
-    """The engine's own lock files of `stack` in a file:// backend (.pulumi/locks/<org>/<project>/<stack>/)."""
+@dataclass
+class EngineLock:
+    """One of the engine's own lock records of a stack (`.pulumi/locks/<org>/<project>/<stack>/<id>.json`)."""
+
+    key: str  # relative to the backend root
+    content: dict[str, Any]
+
+    def describe(self) -> str:
+        """`user@host (pid N) at T` as the engine writes it."""
+        c = self.content
+        return f"{c.get('username')}@{c.get('hostname')} (pid {c.get('pid')}) at {c.get('timestamp', '?')}"
+
+
+def engine_locks(backend_url: str, stack: str) -> list[EngineLock]:
+    """The engine's lock records of `stack` in a file:// or s3:// backend (none for other backends)."""
     parsed = urlparse(backend_url)
-    if parsed.scheme != "file":
+    if parsed.scheme == "file":
+        root = Path(parsed.path)
+        return [EngineLock(str(p.relative_to(root)), _read(p) or {})
+                for p in sorted(root.glob(f".pulumi/locks/*/*/{stack}/*.json"))]
+    if parsed.scheme != "s3":
         return []
-    return sorted(Path(parsed.path).glob(f".pulumi/locks/*/*/{stack}/*.json"))
+    from rollback.s3url import open_s3
+
+    loc = open_s3(backend_url)
+    pages = loc.client.get_paginator("list_objects_v2").paginate(Bucket=loc.bucket, Prefix=loc.key(".pulumi/locks/"))
+    keys = [loc.relative(o["Key"]) for page in pages for o in page.get("Contents", [])]
+    found: list[EngineLock] = []
+    for key in sorted(k for k in keys if k.endswith(".json") and k.split("/")[-2:-1] == [stack]):
+        try:
+            content = json.loads(loc.client.get_object(Bucket=loc.bucket, Key=loc.key(key))["Body"].read())
+        except Exception:  # removed meanwhile, or torn: read as unknown
+            content = {}
+        found.append(EngineLock(key, content if isinstance(content, dict) else {}))
+    return found
+
+
+def _remove_engine_lock(backend_url: str, lock: EngineLock) -> None:
+    parsed = urlparse(backend_url)
+    if parsed.scheme == "file":
+        (Path(parsed.path) / lock.key).unlink(missing_ok=True)
+        (Path(parsed.path) / f"{lock.key}.attrs").unlink(missing_ok=True)
+        return
+    from rollback.s3url import open_s3
+
+    loc = open_s3(backend_url)
+    loc.client.delete_object(Bucket=loc.bucket, Key=loc.key(lock.key))
 
 
 def repair_torn_sidecars(backend_url: str, stack: str) -> list[str]:
@@ -126,20 +240,39 @@ def repair_torn_sidecars(backend_url: str, stack: str) -> list[str]:
     return notes
 
 
-def clear_stale_engine_locks(backend_url: str, stack: str) -> list[str]:
-    """Remove engine locks left by a killed process of this host (call only while holding the rollout lock)."""
+def clear_stale_engine_locks(backend_url: str, stack: str, previous: dict[str, Any] | None = None) -> list[str]:
+    """Remove the engine locks of updates provably over (call only while holding the rollout lock): with a file://
+    backend, a process of this host that is no longer running; on any backend, an engine the dead holder we replaced
+    started."""
     notes: list[str] = []
     host = socket.gethostname()
-    for lock in engine_lock_files(backend_url, stack):
-        held = _read(lock) or {}
+    shared = urlparse(backend_url).scheme != "file"  # another machine may share our host name: names prove nothing
+    for lock in engine_locks(backend_url, stack):
+        held = lock.content
         pid = int(held.get("pid", 0) or 0)
-        if held.get("hostname") != host or not pid or alive(pid):
-            continue  # another host's or a live engine's lock: the engine refuses with its own message
-        lock.unlink(missing_ok=True)
-        Path(f"{lock}.attrs").unlink(missing_ok=True)
-        notes.append(f"removed the engine lock of an interrupted update (pid {pid}, {held.get('timestamp', '?')}, "
-                     f"no longer running): {lock.name}")
+        if not shared and held.get("hostname") == host and pid and not alive(pid):
+            why = "no longer running"
+        elif _started_by_dead(held, previous):
+            why = "started by the dead rollout this one took over"
+        else:
+            continue  # a live engine, or one we cannot prove dead: recover_interrupted refuses
+        _remove_engine_lock(backend_url, lock)
+        notes.append(f"removed the engine lock of an interrupted update ({lock.describe()}, {why}): "
+                     f"{lock.key.rsplit('/', 1)[-1]}")
     return notes
+
+
+def _started_by_dead(engine: dict[str, Any], previous: dict[str, Any] | None) -> bool:
+    """Whether an engine lock was taken on the host of a holder we replaced (dead), after that holder started
+    (both times are that host's clock)."""
+    if not previous or engine.get("hostname") != previous.get("host"):
+        return False
+    try:
+        started = datetime.fromisoformat(str(previous["since"]))
+        taken = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", str(engine["timestamp"])))
+    except (KeyError, ValueError):
+        return False
+    return (taken - started).total_seconds() >= -1
 
 
 def recover_interrupted(open_stack: Callable[[], auto.Stack], stack: str, backend_url: str) -> list[str]:
@@ -152,6 +285,17 @@ def recover_interrupted(open_stack: Callable[[], auto.Stack], stack: str, backen
     if not ops:
         return []
     described = [f"{op.get('type', '?')} {op.get('resource', {}).get('urn', '?').rsplit('::', 1)[-1]}" for op in ops]
+    live = engine_locks(backend_url, stack)
+    if live:  # the update that left them may still be running: its operations are not ours to clear
+        raise RollbackError(
+            f"stack {stack!r} has {len(ops)} pending operation(s) ({', '.join(described)}) and is locked by an "
+            f"update that may still be running: {'; '.join(lock.describe() for lock in live)}. Wait for it to end; "
+            f"if that process is dead, `pulumi cancel --stack {stack}` removes its lock, then run this apply again.")
+    if urlparse(backend_url).scheme not in ("file", "s3"):
+        raise RollbackError(
+            f"stack {stack!r} has {len(ops)} pending operation(s) from an interrupted update ({', '.join(described)}); "
+            f"on this backend rollback cannot prove that update is over. Once it is, run `pulumi cancel --stack "
+            f"{stack}` if needed and `pulumi refresh --stack {stack} --clear-pending-creates`, then this apply again.")
     foreign = [d for op, d in zip(ops, described, strict=True)
                if not str(op.get("resource", {}).get("type", "")).startswith(IDEMPOTENT_STEPS)]
     if foreign:

@@ -6,8 +6,11 @@ from typing import Any
 
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
+from components.providers.lifeline import watch_engine
+
 FROZEN_BY = "jobs_frozen_by"
 PROVIDER_KEY = "__provider"
+watch_engine()  # every provider module imports this one: a provider process ends with its engine
 
 
 class StepFailed(Exception):

@@ -22,6 +22,8 @@ from rollback.sandbox import postgres, processes, redis_server
 from rollback.sandbox.standin_app import APP_DATABASE_ENV
 
 SNAPSHOT_BUCKET = "rollback-snapshots"
+STATE_BUCKET = "rollback-state"  # the `local` stack's state with `up(backend="s3")`
+BACKENDS = ("file", "s3")
 DEFAULT_DIR = Path(tempfile.gettempdir()) / f"rollback-sandbox-{os.getuid()}"
 
 
@@ -35,6 +37,7 @@ class Sandbox:
     vercel: dict[str, int]
     secrets: dict[str, str] = field(repr=False)
     redis: dict[str, int] = field(default_factory=dict)
+    backend: str = "file"  # where the `local` stack's state lives: a directory of the sandbox, or a moto bucket
 
     @property
     def database_url(self) -> str:
@@ -54,6 +57,8 @@ class Sandbox:
 
     @property
     def backend_url(self) -> str:
+        if self.backend == "s3":
+            return f"s3://{STATE_BUCKET}?region=us-east-1&endpoint={self.aws_endpoint}&s3ForcePathStyle=true"
         return f"file://{self.root}/state"
 
     def env(self) -> dict[str, str]:
@@ -92,8 +97,11 @@ def load(root: Path = DEFAULT_DIR) -> Sandbox:
     return Sandbox(**json.loads(rec.read_text()))
 
 
-def up(root: Path = DEFAULT_DIR) -> Sandbox:
-    """Start PostgreSQL, moto and the Vercel stand-in in root (which must not hold a sandbox)."""
+def up(root: Path = DEFAULT_DIR, backend: str = "file") -> Sandbox:
+    """Start PostgreSQL, moto and the Vercel stand-in in root (which must not hold a sandbox); the `local` stack's
+    state in root (backend "file") or in moto's bucket STATE_BUCKET (backend "s3")."""
+    if backend not in BACKENDS:
+        raise RollbackError(f"--backend {backend!r}: the sandbox keeps state in one of {', '.join(BACKENDS)}")
     if _record(root).exists():
         raise RollbackError(f"a sandbox is already running in {root}: use it, or `rollback sandbox down` first.")
     root.mkdir(mode=0o711, parents=True, exist_ok=True)
@@ -107,7 +115,7 @@ def up(root: Path = DEFAULT_DIR) -> Sandbox:
         "pulumi_passphrase": secrets.token_urlsafe(18),
         "redis_password": secrets.token_hex(16),
     }
-    sandbox = Sandbox(root=str(root), pg={}, moto={}, vercel={}, secrets=creds)
+    sandbox = Sandbox(root=str(root), pg={}, moto={}, vercel={}, secrets=creds, backend=backend)
     try:
         sandbox.pg = postgres.start(root, processes.free_port(), creds["pg_password"])
         _save(sandbox)
@@ -176,7 +184,7 @@ def seed_deployments(sandbox: Sandbox, stack: str = "local", settings: dict[str,
 
 
 def _prepare(sandbox: Sandbox) -> None:
-    """Create the app database, the snapshot bucket and the `local` stack's deployments."""
+    """Create the app database, the snapshot and state buckets and the `local` stack's deployments."""
     import boto3
     import psycopg
 
@@ -184,9 +192,10 @@ def _prepare(sandbox: Sandbox) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute("CREATE DATABASE app")
     env = sandbox.env()
-    boto3.client("s3", endpoint_url=sandbox.aws_endpoint, region_name="us-east-1",
-                 aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                 aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"]).create_bucket(Bucket=SNAPSHOT_BUCKET)
+    s3 = boto3.client("s3", endpoint_url=sandbox.aws_endpoint, region_name="us-east-1",
+                      aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    for bucket in (SNAPSHOT_BUCKET, STATE_BUCKET):
+        s3.create_bucket(Bucket=bucket)
     seed_deployments(sandbox)
 
 
@@ -198,11 +207,11 @@ def _save(sandbox: Sandbox) -> None:
 
 
 @contextmanager
-def private(prefix: str) -> Iterator[Sandbox]:
+def private(prefix: str, backend: str = "file") -> Iterator[Sandbox]:
     """A sandbox of its own in a fresh temp dir (never the user's), stopped and removed afterwards."""
     root = Path(tempfile.mkdtemp(prefix=prefix))
     root.rmdir()  # up() creates it with the permissions the postgres user needs
-    sb = up(root)
+    sb = up(root, backend)
     try:
         yield sb
     finally:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ import psycopg
 import pytest
 
 from tests.databases import create_database, drop_database
+from tests.processes import MARK, outliving
 
 ALIAS = "app.example.test"
 CLI = [sys.executable, "-c", "from rollback.cli import main; main()"]
@@ -53,9 +55,14 @@ class World:
                 "PULUMI_BACKEND_URL": f"file://{self.state}", "ROLLBACK_REPORT_DIR": str(self.base / "reports"),
                 "NO_COLOR": "1", "COLUMNS": "200", "ROLLBACK_INITIATOR": "fault-suite"}
 
-    def start(self, *args: str) -> subprocess.Popen[str]:
-        """`rollback args…` in its own process group (so a kill takes the engine and providers with it)."""
-        return subprocess.Popen([*CLI, *args], env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    def command(self, *args: str) -> list[str]:
+        """The argv of `rollback args…` on this machine."""
+        return [*CLI, *args]
+
+    def start(self, *args: str, mark: str = "") -> subprocess.Popen[str]:
+        """`rollback args…` in its own process group; with mark, its processes carry it (else the session's)."""
+        env = {**self.env, **({MARK: mark} if mark else {})}
+        return subprocess.Popen(self.command(*args), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
 
     def finish(self, proc: subprocess.Popen[str], args: tuple[str, ...], killed_at: str | None = None) -> Run:
@@ -70,8 +77,10 @@ class World:
         return run
 
     def kill_at(self, marker: str, *args: str, delay: float = 0.0) -> Run:
-        """Run, and SIGKILL the whole process group `delay` s after the first stdout line containing marker."""
-        proc = self.start(*args)
+        """Run, and SIGKILL the whole process group `delay` s after the first stdout line containing marker; nothing
+        it started may outlive it (the engine's providers live in process groups of their own)."""
+        mark = uuid.uuid4().hex
+        proc = self.start(*args, mark=mark)
         assert proc.stdout is not None
         seen: list[str] = []
         for line in proc.stdout:
@@ -81,7 +90,8 @@ class World:
                 os.killpg(proc.pid, signal.SIGKILL)
                 break
         out, err = proc.communicate(timeout=60)
-        _reap_group(proc.pid)
+        left = outliving(mark, timeout=10)
+        assert not left, f"processes outlived the killed rollout (killed now): {left}"
         self.outputs += ["".join(seen) + out, err]
         return Run(args, proc.returncode, "".join(seen) + out, err, marker)
 
@@ -134,14 +144,6 @@ class World:
                           aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
         objs = s3.list_objects_v2(Bucket=env["ROLLBACK_SNAPSHOT_BUCKET"], Prefix="local/").get("Contents", [])
         return [o["Key"] for o in objs if o["LastModified"].timestamp() >= since - 1.5]
-
-
-def _reap_group(pgid: int) -> None:
-    """Make sure nothing of a killed group survives (providers, engine)."""
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def world(sandbox: Any, base: Path, prefix: str) -> Iterator[World]:

@@ -1,0 +1,185 @@
+"""The rollout lock of an s3:// backend: an object next to the state, taken with S3 conditional writes and held by a
+lease its holder renews.
+
+Taking it is `PutObject If-None-Match: *` (exactly one writer succeeds); a holder whose lease ran out is replaced
+with `PutObject If-Match: <its ETag>` (exactly one contender succeeds); every write is read back before it counts,
+so a store that checked the condition without atomicity still elects one holder. Expiry is judged on the bucket's
+clock (the response's Date minus the object's LastModified), never by comparing two machines' clocks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from rollback.errors import RollbackError
+from rollback.lock import StackLocked, died_here, holder_text
+from rollback.s3url import S3Location, open_s3
+
+CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
+
+
+class LeaseLost(RollbackError):
+    """Another machine holds the lock we were renewing."""
+
+
+def _code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+class S3Lease:
+    """One stack's rollout lock in the backend's bucket (`<prefix>/.rollback-locks/<stack>.json`)."""
+
+    def __init__(self, backend_url: str, stack: str) -> None:
+        """Open the backend's bucket; nothing is read or written yet."""
+        self.loc: S3Location = open_s3(backend_url)
+        self.stack = stack
+        self.key = self.loc.key(f".rollback-locks/{stack}.json")
+        self.where = f"s3://{self.loc.bucket}/{self.key}"
+        self.etag: str | None = None
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def holder(self) -> tuple[dict[str, Any], float] | None:
+        """The holder's record and the seconds since it was last written (bucket clock), or None when free."""
+        from botocore.exceptions import ClientError
+
+        try:
+            resp = self.loc.client.get_object(Bucket=self.loc.bucket, Key=self.key)
+        except ClientError as exc:
+            if _code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise
+        try:
+            info = json.loads(resp["Body"].read())
+        except ValueError:
+            info = {}
+        info = info if isinstance(info, dict) else {}
+        info["_etag"] = resp["ETag"]
+        return info, _age(resp)
+
+    def acquire(self, info: dict[str, Any]) -> dict[str, Any] | None:
+        """Take the lock for info; returns the holder replaced because its lease ran out (None when it was free)."""
+        from botocore.exceptions import ClientError
+
+        body = json.dumps(info).encode()
+        previous: dict[str, Any] | None = None
+        try:
+            etag = self._put(body, IfNoneMatch="*")
+        except ClientError as exc:
+            if _code(exc) not in CONFLICT_CODES:
+                raise
+            held = self.holder()
+            if held is None:  # released between our write and our read: one more try, as a fresh contender
+                return self.acquire(info)
+            previous, age = held
+            lease = _lease(previous)
+            if age < lease and not died_here(previous):
+                raise self.locked(previous, f"its lease is live for {lease - age:.0f}s more") from None
+            try:
+                etag = self._put(body, IfMatch=previous["_etag"])
+            except ClientError as exc2:
+                if _code(exc2) not in CONFLICT_CODES and _code(exc2) not in ("NoSuchKey", "404"):
+                    raise
+                raise self.locked(self.holder_info() or previous, "another machine took it over first") from None
+            previous = {**previous, "replaced": "its process is no longer running" if age < lease else
+                        f"its lease expired {age - lease:.0f}s ago"}
+        held = self.holder()  # read back: the write counts only if it is what the bucket now holds
+        if held is None or held[0]["_etag"] != etag:
+            raise self.locked(held[0] if held else {}, "another machine took it at the same moment") from None
+        self.etag = etag
+        self._renewer = threading.Thread(target=self._renew, args=(info,), name="rollout-lease", daemon=True)
+        self._renewer.start()
+        return previous
+
+    def holder_info(self) -> dict[str, Any] | None:
+        """The holder's record, or None."""
+        held = self.holder()
+        return held[0] if held else None
+
+    def locked(self, held: dict[str, Any], why: str) -> RollbackError:
+        """The refusal naming the holder."""
+        return StackLocked(f"stack {self.stack!r} has a rollout in progress, held by {holder_text(held)} ({why}). "
+                           f"Wait for it to finish (lock object {self.where}).")
+
+    def release(self) -> None:
+        """Stop renewing and delete the lock if it is still ours."""
+        from botocore.exceptions import ClientError
+
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=10)
+        if self.etag is None:
+            return
+        try:
+            self.loc.client.delete_object(Bucket=self.loc.bucket, Key=self.key, IfMatch=self.etag)
+        except ClientError as exc:
+            if _code(exc) not in CONFLICT_CODES and _code(exc) not in ("NoSuchKey", "404"):
+                raise
+        self.etag = None
+
+    def _put(self, body: bytes, **condition: str) -> str:
+        resp = self.loc.client.put_object(Bucket=self.loc.bucket, Key=self.key, Body=body,
+                                          ContentType="application/json", **condition)
+        return str(resp["ETag"])
+
+    def _renew(self, info: dict[str, Any]) -> None:
+        """Rewrite the lock every third of the lease while the rollout runs; a lost lease stops our engine."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        lease = _lease(info)
+        last_ok = time.monotonic()
+        while not self._stop.wait(lease / 3):
+            try:
+                self.etag = self._put(json.dumps(info).encode(), IfMatch=str(self.etag))
+                last_ok = time.monotonic()
+                continue
+            except ClientError as exc:
+                if _code(exc) not in CONFLICT_CODES and _code(exc) not in ("NoSuchKey", "404"):
+                    if time.monotonic() - last_ok < lease:
+                        continue
+            except BotoCoreError:
+                if time.monotonic() - last_ok < lease:
+                    continue  # the bucket is unreachable for now: the lease still covers us
+            self.etag = None
+            _lost(self.stack, self.where)
+            return
+
+
+def _lease(info: dict[str, Any]) -> float:
+    try:
+        return max(1.0, float(info.get("lease", 0)))
+    except (TypeError, ValueError):
+        return 60.0
+
+
+def _age(resp: dict[str, Any]) -> float:
+    """Seconds between the object's last write and the response, both on the bucket's clock."""
+    modified: datetime = resp["LastModified"]
+    date = resp.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    now = parsedate_to_datetime(date) if date else datetime.now(modified.tzinfo)
+    return max(0.0, (now - modified).total_seconds())
+
+
+def _lost(stack: str, where: str) -> None:
+    """Say so and interrupt our engine: it finishes the step in flight and stops, as after Ctrl-C."""
+    sys.stderr.write(f"error: lost the rollout lock of {stack!r} ({where}): another machine took it over after "
+                     "our lease could not be renewed; stopping this rollout's engine.\n")
+    sys.stderr.flush()
+    me = str(os.getpid())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            comm = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
+        except (OSError, IndexError):
+            continue
+        if fields[1] == me and comm == "pulumi":
+            os.kill(int(stat.parent.name), signal.SIGINT)
