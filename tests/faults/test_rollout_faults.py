@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rollback.lock import engine_lock_files, lock_path
+from rollback.lock import engine_locks, lock_path
 from tests.faults.conftest import World, world
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
@@ -89,7 +89,7 @@ def test_sigkill_at_each_step_then_rerun_converges(w, marker, delay):
     assert _consistent(w) == w.released[target] and not db["frozen"] and db["jobs"] == ["pending"]
     assert not (w.checkpoint().get("pending_operations") or [])
     assert not lock_path(f"file://{w.state}", "local").exists()
-    assert not engine_lock_files(f"file://{w.state}", "local")
+    assert not engine_locks(f"file://{w.state}", "local")
     OUTCOMES.append({"kill": marker, "delay": delay, "from": source, "to": target, **seen,
                      "rerun_warnings": [line for line in rerun.err.splitlines() if line.startswith("warning:")]})
 
