@@ -6,16 +6,19 @@ every field but a rule's `id` is optional here; completeness is checked after me
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
 from rollback.validation_result import Severity, Strict
 
-BoolSignal = Literal["service_down", "db_connection_failed", "data_corruption", "security_breach", "migration_failed",
-                     "critical_feature_broken", "partial_degradation", "rollback_failed", "single_feature_broken",
-                     "feature_flag_available", "perf_fixable", "minor_ui_issue", "non_critical_bug"]
-NumberSignal = Literal["webhooks_stalled_minutes"]
+SignalName = Literal["service_down", "db_connection_failed", "data_corruption", "security_breach", "migration_failed",
+                     "webhooks_stalled_minutes", "critical_feature_broken", "partial_degradation", "rollback_failed",
+                     "single_feature_broken", "feature_flag_available", "perf_fixable", "minor_ui_issue",
+                     "non_critical_bug"]
+NUMBER_SIGNALS = ("webhooks_stalled_minutes",)
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MetricName = Literal["error_rate", "p95_ms", "baseline_p95_ms", "availability", "perf_degradation"]
 Unit = Literal["fraction", "ms", "minutes"]
 ActionName = Literal["rollback", "fix_forward", "rerun_validation", "data_fix"]
@@ -30,7 +33,7 @@ SUBJECTS = ("signal", "metric", "critical_error_seen", "failure_type", "matched"
 class Condition(Strict):
     """One test; a rule's `when` holds when all of its conditions do. Exactly one subject per condition."""
 
-    signal: BoolSignal | NumberSignal | None = Field(
+    signal: SignalName | None = Field(
         None, description="a signal of the validation result: true/false ones with `is`, numbers with above/below")
     metric: MetricName | None = Field(None, description="a metric of the validation result, with above or below")
     critical_error_seen: Literal[True] | None = Field(
@@ -41,8 +44,8 @@ class Condition(Strict):
         None, min_length=1, description="none of these (earlier) severity rules matched")
     severity: list[Severity] | None = Field(
         None, min_length=1, description="action rules: the most severe matched severity rule is one of")
-    above: Number | Name | None = Field(None, description="the value is above this number or named threshold")
-    below: Number | Name | None = Field(None, description="the value is below this number or named threshold")
+    above: Number | str | None = Field(None, description="the value is above this number or named threshold")
+    below: Number | str | None = Field(None, description="the value is below this number or named threshold")
     is_: bool | None = Field(None, alias="is", description="a true/false signal: the value it must have (default true)")
 
     @model_validator(mode="before")
@@ -51,8 +54,10 @@ class Condition(Strict):
         """`above: true` is a mistake, not 1.0."""
         if isinstance(data, dict):
             for key in ("above", "below"):
-                if isinstance(data.get(key), bool):
-                    raise ValueError(f"`{key}` takes a number or a threshold name, not true/false")
+                value = data.get(key)
+                if isinstance(value, bool) or (isinstance(value, str) and not NAME.match(value)):
+                    raise ValueError(f"`{key}:` as a number (0.05) or a threshold name (error_rate), "
+                                     f"not {value!r}")
         return data
 
     @model_validator(mode="after")
@@ -60,15 +65,15 @@ class Condition(Strict):
         """Exactly one subject; comparisons only where they mean something."""
         given = [s for s in SUBJECTS if getattr(self, s) is not None]
         if len(given) != 1:
-            raise ValueError(f"a condition names exactly one of {', '.join(SUBJECTS)} "
+            raise ValueError(f"exactly one of {', '.join(SUBJECTS)} in a condition "
                              f"(got {', '.join(given) or 'none'})")
-        numeric = self.metric is not None or self.signal == "webhooks_stalled_minutes"
+        numeric = self.metric is not None or self.signal in NUMBER_SIGNALS
         if numeric and (self.above is None) == (self.below is None):
-            raise ValueError(f"`{self.metric or self.signal}` is a number: give exactly one of above or below")
+            raise ValueError(f"exactly one of `above:` or `below:` ({self.metric or self.signal} is a number)")
         if not numeric and (self.above is not None or self.below is not None):
-            raise ValueError("above/below apply only to metrics and numeric signals")
+            raise ValueError("above/below only with a metric or a numeric signal")
         if self.is_ is not None and (numeric or self.signal is None):
-            raise ValueError("`is` applies only to true/false signals")
+            raise ValueError("`is:` only with a true/false signal")
         return self
 
     def subject(self) -> str:
