@@ -45,7 +45,7 @@ def document(policy: Policy) -> dict[str, Any]:
 
 
 def _dump(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=4096, allow_unicode=True)
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=4096, allow_unicode=True)
 
 
 def _indent(text: str, by: str = "  ") -> str:
