@@ -52,7 +52,7 @@ class AppliedThreshold(BaseModel):
 
     def shown(self) -> str:
         """The value in its unit."""
-        return shown(self.value, self.unit)  # type: ignore[arg-type]
+        return shown(self.value, self.unit)
 
 
 class Decision(BaseModel):
@@ -101,7 +101,7 @@ def decide(result: ValidationResult, thresholds: Thresholds | None = None, *, po
         reasons.insert(0, Reason(rule=o.id, source=o.origin,
                                  text=f"emergency override approved by {override.approver}: {override.reason}"))
     if action.value in policy.notes:
-        notes.append(policy.notes[action.value])  # type: ignore[index]
+        notes.append(policy.notes[action.value])
     return Decision(action=action, severity=severity, target=LAST_GOOD if action is Action.ROLLBACK else None,
                     immediate=immediate, stack=result.stack, failure_type=result.failure_type, reasons=reasons,
                     notes=notes, thresholds={n: AppliedThreshold(value=t.value, unit=t.unit, source=t.origin)

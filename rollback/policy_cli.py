@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from rollback.errors import RollbackError
+
+if TYPE_CHECKING:
+    from rollback.policy import Policy
 
 policy_app = typer.Typer(help="The rollback policy `rollback decide` applies (README: Rollback policy).",
                          no_args_is_help=True)
@@ -18,7 +22,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(policy_app, name="policy")
 
 
-def _effective(stack: str | None, file: Path | None = None) -> tuple[object, str]:
+def _effective(stack: str | None, file: Path | None = None) -> tuple[Policy, str]:
     from rollback import stacks
     from rollback.policy import effective, load
     from rollback.policy.load import DEFAULT_FILE, DEFAULT_SHOWN, merge, read
@@ -44,10 +48,7 @@ def validate(stack: str | None = StackArg,
              file: Path | None = typer.Option(None, "--file", help="Check this override document (as a stack's "
                                               "policy.yaml would be applied) instead of a stack's.")) -> None:
     """Check the effective policy; a bad document is refused with file:line, the field and the fix (exit 1)."""
-    from rollback.policy import Policy
-
     policy, what = _effective(stack, file)
-    assert isinstance(policy, Policy)
     typer.echo(f"policy of {what} is valid: {len(policy.severity_rules)} severity rules, "
                f"{len(policy.action_rules)} action rules, {len(policy.thresholds)} thresholds "
                f"({' + '.join(policy.sources)})")
@@ -57,11 +58,9 @@ def validate(stack: str | None = StackArg,
 def show(stack: str | None = StackArg,
          fmt: str = typer.Option("yaml", "--format", help="yaml (with each rule's origin) or json.")) -> None:
     """Print the effective policy after overrides, as one complete policy document."""
-    from rollback.policy import Policy
     from rollback.policy.show import render_json, render_yaml
 
     if fmt not in ("yaml", "json"):
         raise RollbackError(f"--format {fmt}: use yaml or json")
     policy, _ = _effective(stack)
-    assert isinstance(policy, Policy)
     typer.echo(render_yaml(policy) if fmt == "yaml" else render_json(policy), nl=fmt == "json")

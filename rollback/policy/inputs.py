@@ -36,7 +36,7 @@ def number(result: ValidationResult, name: str) -> float | None:
     return value
 
 
-def shown(value: float, unit: Unit) -> str:
+def shown(value: float, unit: str) -> str:
     """A value in its unit: 12 %, 3400 ms, 16 min."""
     if unit == "fraction":
         return f"{value * 100:g} %"

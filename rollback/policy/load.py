@@ -147,9 +147,9 @@ def merge(sources: list[Source]) -> Policy:
     critical = next(((s.parsed.critical_errors, s.at("critical_errors")) for s in reversed(sources)
                      if s.parsed.critical_errors is not None), ([], sources[0].shown))
     override = _override(sources, out)
-    notes = {k: v for s in sources for k, v in s.parsed.notes.items()}
+    notes: dict[str, str] = {k: v for s in sources for k, v in s.parsed.notes.items()}
     severity_rules = [r for e in severity if (r := _severity_rule(e, out))]
-    action_rules = [r for e in actions if (r := _action_rule(e, out))]
+    action_rules = [a for e in actions if (a := _action_rule(e, out))]
     out += checks.references(thresholds, severity, actions)
     _raise(out)
     assert override is not None

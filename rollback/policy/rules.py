@@ -66,7 +66,7 @@ class Policy:
     severity_rules: tuple[SeverityRule, ...]
     action_rules: tuple[ActionRule, ...]
     emergency_override: OverrideRule
-    notes: dict[ActionName, str]
+    notes: dict[str, str]
     sources: tuple[str, ...] = field(default=())
 
     def value(self, name: str) -> float:
