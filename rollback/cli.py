@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from rollback.errors import RollbackError
+from rollback.policy_cli import register as register_policy
 from rollback.rollout_cli import register as register_rollout
 from rollback.targets_cli import register as register_targets
 
@@ -19,6 +20,7 @@ sandbox_app = typer.Typer(help="The embedded sandbox of local services (PostgreS
 app.add_typer(sandbox_app, name="sandbox")
 register_targets(app)
 register_rollout(app)
+register_policy(app)
 
 SandboxDir = typer.Option(None, "--dir", envvar="ROLLBACK_SANDBOX_DIR",
                           help="Sandbox directory (default: a fixed per-user temp dir).")
@@ -66,22 +68,24 @@ def sandbox_down(dir_: Path | None = SandboxDir) -> None:
 @app.command("decide")
 def decide_cmd(
     validation: Path = typer.Option(None, "--validation", help="Validation result JSON (see --schema)."),
-    stack: str | None = typer.Option(None, "--stack", help="Stack whose `rollback:thresholds` apply."),
+    stack: str | None = typer.Option(None, "--stack", help="Stack whose policy (and `rollback:thresholds`) apply."),
     fmt: str = typer.Option("text", "--format", help="text or json."),
     override_reason: str | None = typer.Option(None, "--override-reason", help="Emergency override: reason."),
     approver: str | None = typer.Option(None, "--approver", help="Emergency override: who approved it."),
     schema: bool = typer.Option(False, "--schema", help="Print the validation result JSON Schema and exit."),
+    explain: bool = typer.Option(False, "--explain", help="Also print every rule: matched or not, and why."),
 ) -> None:
-    """Decide rollback / fix forward / re-run / data fix from a validation result (seeds 001-004).
+    """Decide rollback / fix forward / re-run / data fix from a validation result, by the rollback policy.
 
     Exit codes: 0 nothing to do, 3 rollback to last-good, 4 fix forward, 5 re-run validation,
-    6 data fix + re-validation, 1 bad input. Thresholds: `rollback:thresholds` in Pulumi.<stack>.yaml
-    (errorRate, p95Ms, availability, criticalErrors), else seed 002's defaults.
+    6 data fix + re-validation, 1 bad input. Policy: rollback/policy/default.yaml, changed per stack by
+    rollback_stacks/<stack>/policy.yaml and `rollback:thresholds` (errorRate, p95Ms, availability,
+    criticalErrors) in Pulumi.<stack>.yaml; see `rollback policy show STACK`.
     """
     from rollback.decide import run
 
     raise typer.Exit(run(validation, stack=stack, fmt=fmt, override_reason=override_reason, approver=approver,
-                         schema=schema))
+                         schema=schema, explain=explain))
 
 
 @app.command("demo")

@@ -286,7 +286,7 @@ def phase_known_good(demo: Demo) -> None:
 
 
 def phase_incident(demo: Demo) -> Path:
-    """Deploy v1.5.0, then break it the way seed 000 describes; verify fails. Returns the validation file."""
+    """Deploy v1.5.0, then break it with a burst of failing jobs; verify fails. Returns the validation file."""
     demo.say(f"{CANDIDATE} (candidate): migrations 0004 + 0005, new worker_fail_job (retry with backoff) and "
              "notif_send (digests), deployment dpl_v150, changed flags.")
     cli(demo, "apply", STACK, "--to", CANDIDATE, "--yes", "--reason", f"demo: release {CANDIDATE}",
@@ -295,7 +295,7 @@ def phase_incident(demo: Demo) -> Path:
              f"{CANDIDATE}'s worker_fail_job retries each 5 times, then dead-letters it …")
     dead = flood_dead_letters(demo)
     set_metrics(demo, "dpl_v150", INCIDENT_METRICS)
-    demo.say(f"  dead_letter_queue: {dead} jobs in seconds (seed 000: > 100/min is a flood); dpl_v150 now reports "
+    demo.say(f"  dead_letter_queue: {dead} jobs in seconds (> 100/min is a flood); dpl_v150 now reports "
              f"error rate {INCIDENT_METRICS['error_rate']:.0%}, p95 {INCIDENT_METRICS['latency_p95_ms']} ms")
     validation = demo.work / "validation.json"
     cli(demo, "verify", STACK, "-o", str(validation), "--budget-seconds", VERIFY_BUDGET, expect=(1,))

@@ -1,5 +1,5 @@
 """Apply reports: who/why, target, timed steps, changes, snapshots, health, outcome; JSON + Markdown,
-notification texts (seed 001/003 templates) and a post-mortem skeleton (seed 001). Every written string
+notification texts (incident and rollback templates) and a post-mortem skeleton. Every written string
 passes through rollback.redact.
 
 Typical use by `rollback apply`:
@@ -30,7 +30,7 @@ from rollback.redact import Redactor
 Outcome = Literal["in_progress", "succeeded", "failed", "partial", "refused"]
 StepStatus = Literal["running", "succeeded", "failed", "skipped"]
 Severity = Literal["P0", "P1", "P2", "P3"]
-UPDATE_EVERY = {"P0": "15 minutes", "P1": "30 minutes", "P2": "1 hour", "P3": "4 hours"}  # seed 001
+UPDATE_EVERY = {"P0": "15 minutes", "P1": "30 minutes", "P2": "1 hour", "P3": "4 hours"}  # by severity
 ICON = {"succeeded": "✅", "failed": "❌", "partial": "⚠️", "refused": "⛔", "in_progress": "⏳",
         "running": "⏳", "skipped": "⏭️"}
 
@@ -296,7 +296,9 @@ def render_markdown(report: Report) -> str:
     if report.decision:
         reasons = report.decision.get("reasons") or []
         out += ["", "## Decision", "", f"`rollback decide`: **{report.decision.get('action')}**"]
-        out += [f"- {r.get('text')} ({r.get('source')})" for r in reasons if isinstance(r, dict)]
+        out += [f"- {r.get('text')} (rule {r.get('rule')}, {r.get('source')})" if r.get("rule") else
+                f"- {r.get('text')} ({r.get('source')})" for r in reasons if isinstance(r, dict)]
+        out += [f"\npolicy: {' + '.join(map(str, report.decision['policy']))}"] if report.decision.get("policy") else []
     return "\n".join(out) + "\n"
 
 
@@ -314,7 +316,7 @@ def _lock_line(step: Step) -> str:
 
 
 def notification_initiated(report: Report) -> str:
-    """Seed 001 'Initial Incident Notification' / seed 003 'Initiating Rollback' text."""
+    """The 'Initiating Rollback' incident notification text."""
     sev = report.severity or "P?"
     who = report.who
     return "\n".join([
@@ -335,7 +337,7 @@ def notification_initiated(report: Report) -> str:
 
 
 def notification_resolved(report: Report) -> str:
-    """Seed 001 'Resolution Notification' / seed 003 'Rollback Complete' text (or its failure variant)."""
+    """The 'Rollback Complete' resolution notification text (or its failure variant)."""
     ok = report.outcome == "succeeded"
     healthy = all(h.ok for h in report.health) if report.health else None
     head = "✅ [RESOLVED] Rollback Complete - Service Restored ✅" if ok else (
@@ -353,7 +355,7 @@ def notification_resolved(report: Report) -> str:
 
 
 def postmortem(report: Report) -> str:
-    """Seed 001's post-mortem template, filled from the run; the rest stays as [placeholders]."""
+    """The post-mortem template, filled from the run; the rest stays as [placeholders]."""
     t = report.target
     timeline = [f"- **{_ts(report.started_at)}**: rollback of {report.stack} initiated by {report.who.initiator}"
                 + (f" ({report.who.reason})" if report.who.reason else "")]

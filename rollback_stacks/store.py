@@ -151,7 +151,9 @@ def _expected(e: dict[str, Any]) -> tuple[str, str]:
     return msg, repr(e.get("input"))[:60]
 
 
-def _schema_problems(doc: docs.Document, where: str, err: ValidationError) -> list[str]:
+def schema_problems(doc: docs.Document, where: str, err: ValidationError, *,
+                    hint: str = consistency.SCHEMA_HINT) -> list[str]:
+    """Each schema error of a YAML document as one problem naming the file, the line, the field and the fix."""
     out: list[str] = []
     seen: set[tuple[str | int, ...]] = set()
     for e in err.errors(include_url=False):
@@ -164,9 +166,9 @@ def _schema_problems(doc: docs.Document, where: str, err: ValidationError) -> li
         name = ".".join(map(str, loc)) or "(document)"
         if e["type"] == "extra_forbidden":
             out.append(problem(where, name, "only the fields the schema defines", f"remove `{loc[-1]}` or correct "
-                               f"its spelling ({consistency.SCHEMA_HINT})", line=doc.line(loc), got="an unknown field"))
+                               f"its spelling ({hint})", line=doc.line(loc), got="an unknown field"))
         elif e["type"] == "missing":
-            out.append(problem(where, name, "this required field", f"add `{loc[-1]}:` ({consistency.SCHEMA_HINT})",
+            out.append(problem(where, name, "this required field", f"add `{loc[-1]}:` ({hint})",
                                line=doc.line(loc), got="nothing"))
         else:
             expected, got = _expected(e)
@@ -187,7 +189,7 @@ def parse_version(path: Path, where: str) -> tuple[Version, docs.Document]:
     try:
         version = Version.model_validate(doc.data)
     except ValidationError as err:
-        raise joined(_schema_problems(doc, where, err) or [str(err)]) from None
+        raise joined(schema_problems(doc, where, err) or [str(err)]) from None
     return version, doc
 
 

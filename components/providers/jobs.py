@@ -4,7 +4,7 @@ and resumes them.
 postgres, sql, bullmq: the app database's schema `rollback_control` holds `flags` (name -> jsonb value) and the
 single-row `rollout` (frozen, rollout id); sql also runs the stack's pause/resume statements, bullmq pauses the
 stack's BullMQ queues (components/providers/queues/). http: POST {adminUrl}/pause-all on freeze; POST /flags then
-/resume-all on release (seed 003).
+/resume-all on release (the pause-all / resume-all admin API of README: Job queues).
 """
 
 from __future__ import annotations

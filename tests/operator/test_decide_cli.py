@@ -115,7 +115,7 @@ def test_thresholds_from_stack_settings(tmp_path, capsys):
     doc = {"failure_type": "application", "failing_checks": [{"name": "api"}], "metrics": {"error_rate": 0.02}}
     assert run(write(tmp_path, doc), stack="prod", project_dir=tmp_path) == 3
     assert "1 %" in capsys.readouterr().out
-    assert run(write(tmp_path, doc), stack="staging", project_dir=tmp_path) == 4  # no file: seed 002 defaults
+    assert run(write(tmp_path, doc), stack="staging", project_dir=tmp_path) == 4  # no file: the default policy
 
 
 def test_stack_from_the_validation_file(tmp_path):

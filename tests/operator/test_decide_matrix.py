@@ -1,4 +1,5 @@
-"""Table-driven tests over every row of the seeds' decision matrices (seeds 001, 002, 003, 004)."""
+"""Table-driven tests over every row of the seeds' decision matrices (seeds 001, 002, 003, 004), run against the
+shipped default policy (rollback/policy/default.yaml)."""
 
 from __future__ import annotations
 
@@ -78,21 +79,22 @@ def test_seed_003_severity_table(row, result, severity, action):
     assert (d.severity, d.action) == (severity, action), row
 
 
-# Seed 004: failure type -> action (production within thresholds)
+# Seed 004: failure type -> action (production within thresholds), and the policy rule that decides it
 SEED_004 = [
-    ("infrastructure", R),
-    ("application", FF),
-    ("test_environment", RR),
-    ("data", DF),
+    ("infrastructure", R, "infrastructure_failure"),
+    ("application", FF, "fix_forward_application"),
+    ("test_environment", RR, "test_environment_failure"),
+    ("data", DF, "data_failure"),
 ]
 
 
-@pytest.mark.parametrize(("failure_type", "action"), SEED_004)
-def test_seed_004_validation_failure_matrix(failure_type, action):
+@pytest.mark.parametrize(("failure_type", "action", "rule"), SEED_004)
+def test_seed_004_validation_failure_matrix(failure_type, action, rule):
     d = decide(vr(failure_type, metrics={"error_rate": 0.01, "p95_ms": 800, "availability": 0.999}))
     assert d.action is action
     assert d.target == ("last-good" if action is R else None)
-    assert any("seed 004" in r.source for r in d.reasons)
+    assert [r.rule for r in d.reasons] == [rule]
+    assert d.reasons[0].source.startswith("rollback/policy/default.yaml:")
 
 
 @pytest.mark.parametrize("failure_type", ["application", "test_environment", "data", "infrastructure"])
@@ -122,7 +124,7 @@ SEED_001 = [
     ("P0 no webhook processing > 15 min", vr(signals={"webhooks_stalled_minutes": 16}), "P0"),
     ("P1 partial service degradation", vr(signals={"partial_degradation": True}), "P1"),
     ("P1 migration rollback failure", vr(signals={"rollback_failed": True}), "P1"),
-    # seed 001 says P1; seed 003 (the rollback decision matrix) says P2 and wins (documented in decide.py)
+    # seed 001 says P1; seed 003 (the rollback decision matrix) says P2 and wins (README: Rollback policy)
     ("P1 performance degradation > 50% (seed 003: P2)", vr(metrics={"perf_degradation": 0.6}), "P2"),
     ("P1 error rate > 10%", vr(metrics={"error_rate": 0.11}), "P1"),
     ("P2 minor performance issues", vr(metrics={"perf_degradation": 0.3}), "P3"),  # seed 003 row 9 wins

@@ -5,7 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rollback.decide import EXIT_CODES, P0_RULES, Action, Signals, ValidationResult, decide
+from rollback.decide import EXIT_CODES, Action, Signals, ValidationResult, decide
+from rollback.policy import default
+
+P0_RULES = {r.id for r in default().severity_rules if r.severity == "P0"}
 
 fractions = st.one_of(st.none(), st.floats(0, 1, allow_nan=False))
 signals = st.fixed_dictionaries({}, optional={name: st.booleans() for name, f in Signals.model_fields.items()

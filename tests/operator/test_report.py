@@ -47,8 +47,9 @@ def run_report(clock: FakeClock, *, outcome: str = "succeeded", approver: str | 
     who = Who(initiator="alice", reason="checkout errors after v3", approver=approver,
               emergency_override=approver is not None, trigger="auto-rollback")
     rec = ReportRecorder("prod", who, Target(ref="last-good", from_version="3", to_version="1"), severity="P1",
-                         decision={"action": "rollback", "reasons": [{"text": "error rate 12 % > 10 %",
-                                                                      "source": "seed 003 matrix row 4"}]},
+                         decision={"action": "rollback", "policy": ["rollback/policy/default.yaml"],
+                                   "reasons": [{"rule": "error_rate_high", "text": "error rate 12 % > 10 %",
+                                                "source": "rollback/policy/default.yaml:64"}]},
                          clock=clock)
     for name, component, from_, to, seconds in STEPS:
         with rec.step(name, component=component, from_=from_, to=to):
@@ -117,6 +118,8 @@ def test_written_files_structure(tmp_path):
            "| 1 min 35 s |" in md
     assert "| Duration | 2 min 34 s |" in md
     assert "s3://rollback-snapshots/prod/20260102T030407.dump" in md
+    assert "- error rate 12 % > 10 % (rule error_rate_high, rollback/policy/default.yaml:64)" in md
+    assert "policy: rollback/policy/default.yaml" in md and "seed" not in md
 
 
 def test_notifications_follow_the_seed_templates():

@@ -1,4 +1,4 @@
-"""The http backend: the app's admin API pauses and resumes every queue (seed 003's /pause-all, /resume-all)."""
+"""The http backend: the app's admin API pauses and resumes every queue (/pause-all, /resume-all)."""
 
 from __future__ import annotations
 
