@@ -22,6 +22,7 @@ the rollback decision matrix, wins.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -335,7 +336,7 @@ def decide(result: ValidationResult, thresholds: Thresholds | None = None, *, th
                     notes=notes, thresholds=th, thresholds_source=thresholds_source, override=override)
 
 
-def _loc(err: dict[str, Any]) -> str:
+def _loc(err: Mapping[str, Any]) -> str:
     return ".".join(str(p) for p in err["loc"]) or "(top level)"
 
 
