@@ -234,7 +234,7 @@ def triage_dead_letters(demo: Demo) -> int:
     """Requeue every dead-lettered job as paused and empty the DLQ; returns how many."""
     with demo.connect() as conn:
         requeued: int = conn.execute(TRIAGE_SQL).rowcount
-    return requeued
+        return requeued
 
 
 def final_state(demo: Demo) -> dict[str, Any]:
