@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: venv engine engine-path migrate-cli node-oracles prereqs test test-e2e demo lint bench clean
+.PHONY: venv engine engine-path migrate-cli node-oracles prereqs test test-e2e demo lint typecheck bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -32,6 +32,7 @@ prereqs: venv engine migrate-cli node-oracles
 
 test: prereqs
 	@$(PY) -m ruff check .
+	@$(PY) -m mypy
 	@$(PY) -m pytest
 
 test-e2e: prereqs
@@ -43,8 +44,11 @@ demo: prereqs
 lint: venv
 	@$(PY) -m ruff check .
 
+typecheck: venv  # mypy --strict on components, rollback, rollback_stacks ([tool.mypy] in pyproject.toml)
+	@$(PY) -m mypy
+
 bench: prereqs
 	@$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

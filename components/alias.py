@@ -109,6 +109,6 @@ class MaintenanceWindow(pulumi.ComponentResource):
             "rollout_id": args.rollout_id, "jobs_frozen_by": args.frozen_by,
             **({"team_id": args.team_id} if args.team_id else {})}, child_opts(self, deps))
             for domain in args.domains]
-        self.opened = pulumi.Output.all(*[s.opened for s in self.steps]).apply(  # type: ignore[attr-defined]
+        self.opened = pulumi.Output.all(*[s.opened for s in self.steps]).apply(
             lambda tokens: ",".join(t for t in tokens if t))
         self.register_outputs({"domains": args.domains, "active": args.active, "opened": self.opened})

@@ -201,7 +201,7 @@ def plan_order(deployed: Side | None, target: Side, changing: Collection[str], *
     if final.holds is False:
         raise OrderRefused(f"rollout refused: the target is inconsistent: {final.problem()}; choose components "
                            "that keep the app and its schema together.")
-    by_first = {}
+    by_first: dict[str, str] = {}
     for steps, bounds in tried:
         label = "alias first" if steps[0] == "alias" else "database first"
         by_first.setdefault(label, next(b for b in bounds[1:] if b.holds is False).problem())

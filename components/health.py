@@ -29,10 +29,11 @@ class HealthGate(pulumi.ComponentResource):
         super().__init__(f"{TYPE_PREFIX}HealthGate", name, None, opts)
         checks = args.checks
         budget = args.budget_seconds if args.budget_seconds is not None else checks.get("budget_seconds", 30)
-        self.step: pulumi.Resource = HealthGateCheck(
+        step = HealthGateCheck(
             f"{name}-checks", {"rollout_id": args.rollout_id, "deployment_id": args.deployment_id,
                                "budget_seconds": budget, "prometheus_url": checks.get("prometheus_url"),
                                "http": checks.get("http") or [], "sql": checks.get("sql") or [],
                                "metrics": checks.get("metrics") or [], "jobs_frozen_by": args.frozen_by},
             child_opts(self, component_deps(opts)))
-        self.register_outputs({"attempts": self.step.attempts})  # type: ignore[attr-defined]
+        self.step: pulumi.Resource = step
+        self.register_outputs({"attempts": step.attempts})

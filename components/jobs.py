@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -47,21 +47,23 @@ class JobControl(pulumi.ComponentResource):
         self.backend = args.settings.backend
         self.release_steps: list[pulumi.Resource] = []
         deps = component_deps(opts)
+        freeze: pulumi.Resource
         if self.backend not in MARKER_BACKENDS:
-            freeze = JobFreeze(f"{name}-freeze", {"rollout_id": args.rollout_id, "queue": args.settings.props(),
-                                "locks": args.locks.props()},
-                               child_opts(self, deps))
-            self.frozen_by = freeze.freeze_token  # type: ignore[attr-defined]
+            job_freeze = JobFreeze(f"{name}-freeze", {"rollout_id": args.rollout_id, "queue": args.settings.props(),
+                                   "locks": args.locks.props()},
+                                   child_opts(self, deps))
+            self.frozen_by, freeze = job_freeze.freeze_token, job_freeze
         elif self.backend == "ssm":
-            freeze = aws.ssm.Parameter(f"{name}-freeze", name=f"{args.ssm_prefix}/jobs/rollout", type="String",
-                                       value=args.rollout_id, overwrite=True, opts=child_opts(self, deps))
-            self.frozen_by = freeze.value
+            parameter = aws.ssm.Parameter(f"{name}-freeze", name=f"{args.ssm_prefix}/jobs/rollout", type="String",
+                                          value=args.rollout_id, overwrite=True, opts=child_opts(self, deps))
+            self.frozen_by, freeze = parameter.value, parameter
         else:
-            freeze = vercel.ProjectEnvironmentVariable(
+            variable = vercel.ProjectEnvironmentVariable(
                 f"{name}-freeze", project_id=self._project(), team_id=args.vercel_team_id, key="ROLLBACK_ROLLOUT",
                 value=args.rollout_id, targets=["production"], sensitive=False, opts=child_opts(self, deps))
-            self.frozen_by = freeze.value  # type: ignore[assignment]
-        self.freeze_step: pulumi.Resource = freeze
+            # The SDK types value as optional (it may be write-only); it is set to the rollout id just above.
+            self.frozen_by, freeze = cast("pulumi.Output[str]", variable.value), variable
+        self.freeze_step = freeze
 
     def _project(self) -> str:
         if not self.args.vercel_project_id:
@@ -77,11 +79,12 @@ class JobControl(pulumi.ComponentResource):
                                                      "jobs_frozen_by": self.frozen_by},
                                  child_opts(self, after))
             self.release_steps = [release]
-            self.jobs_frozen = release.frozen  # type: ignore[attr-defined]
+            self.jobs_frozen = release.frozen
         else:
             self.release_steps = self._marker_release(after)
-            marker = self.release_steps[-1]
-            self.jobs_frozen = pulumi.Output.all(self.frozen_by, marker.value).apply(  # type: ignore[attr-defined]
+            # _marker_release ends with the `released` marker: an ssm Parameter or a vercel environment variable.
+            marker = cast("aws.ssm.Parameter | vercel.ProjectEnvironmentVariable", self.release_steps[-1])
+            self.jobs_frozen = pulumi.Output.all(self.frozen_by, marker.value).apply(
                 lambda v: v[0] != v[1])
         self.register_outputs({"frozen_by": self.frozen_by, "jobs_frozen": self.jobs_frozen})
         return self.release_steps

@@ -30,10 +30,11 @@ class SchemaVersion(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SchemaVersionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}SchemaVersion", name, None, opts)
-        self.step: pulumi.Resource = SchemaMigration(
+        step = SchemaMigration(
             f"{name}-migrate", {"target_version": args.target_version, "sql": args.migrations_sql,
                                 "checksums": args.checksums, "allow_data_loss": args.allow_data_loss,
                                 "locks": args.locks.props(),
                                 "jobs_frozen_by": args.frozen_by}, child_opts(self, component_deps(opts)))
-        self.version = self.step.version  # type: ignore[attr-defined]
-        self.register_outputs({"version": self.version, "plan": self.step.plan})  # type: ignore[attr-defined]
+        self.step: pulumi.Resource = step
+        self.version = step.version
+        self.register_outputs({"version": self.version, "plan": step.plan})

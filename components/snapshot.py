@@ -33,24 +33,25 @@ class DatabaseSnapshot(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DatabaseSnapshotArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}DatabaseSnapshot", name, None, opts)
+        snap: pulumi.Resource
         if args.backend == "pgdump":
-            snap = PgDumpSnapshot(f"{name}-pgdump", {"db_rollout": args.db_rollout, "destination": args.destination,
-                                                     "prefix": args.prefix, "locks": args.locks.props(),
-                                                     "jobs_frozen_by": args.frozen_by},
-                                  child_opts(self, component_deps(opts)))
-            self.reference = snap.reference  # type: ignore[attr-defined]
+            pgdump = PgDumpSnapshot(f"{name}-pgdump", {"db_rollout": args.db_rollout, "destination": args.destination,
+                                                       "prefix": args.prefix, "locks": args.locks.props(),
+                                                       "jobs_frozen_by": args.frozen_by},
+                                    child_opts(self, component_deps(opts)))
+            self.reference, snap = pgdump.reference, pgdump
         elif args.backend == "rds":
             if not args.rds_instance_identifier:
                 raise ValueError("the rds snapshot backend needs rds_instance_identifier (config rollback:rdsInstance)")
             ident = re.sub(r"[^a-zA-Z0-9-]", "-", f"{args.prefix}-{args.db_rollout}").strip("-").lower()
             # A new identifier per database rollout means a new snapshot; retain_on_delete keeps the old ones
             # when Pulumi replaces the resource (snapshots are the way back, never garbage).
-            snap = aws.rds.Snapshot(f"{name}-rds", db_instance_identifier=args.rds_instance_identifier,
-                                    db_snapshot_identifier=ident if ident[:1].isalpha() else f"s-{ident}",
-                                    opts=child_opts(self, component_deps(opts), retain_on_delete=True,
-                                                    delete_before_replace=False))
-            self.reference = snap.db_snapshot_arn
+            rds = aws.rds.Snapshot(f"{name}-rds", db_instance_identifier=args.rds_instance_identifier,
+                                   db_snapshot_identifier=ident if ident[:1].isalpha() else f"s-{ident}",
+                                   opts=child_opts(self, component_deps(opts), retain_on_delete=True,
+                                                   delete_before_replace=False))
+            self.reference, snap = rds.db_snapshot_arn, rds
         else:
             raise ValueError(f"snapshot backend {args.backend!r} is not pgdump or rds")
-        self.step: pulumi.Resource = snap
+        self.step = snap
         self.register_outputs({"reference": self.reference})

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rollback.errors import RollbackError
 from rollback.plan import Plan, drift_from_events, order_from_events, step_from_event, steps_from_events
@@ -133,7 +133,8 @@ def status(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
         events: list[Any] = []
         st.preview_refresh(on_event=events.append)
         drift = drift_from_events(events)
-        checkpoint = st.export_stack().deployment
+        # an exported stack always carries its deployment (the SDK types it optional)
+        checkpoint = cast("Mapping[str, Any]", st.export_stack().deployment)
         pending = [str(op.get("resource", {}).get("urn", "?")) for op in checkpoint.get("pending_operations") or []]
         frozen = jobs_frozen(checkpoint.get("resources") or [])
         updates = [h for h in st.history(page_size=5) if h.kind == "update"]
@@ -329,6 +330,7 @@ def rehearse(stack: str, ref: str, *, env: Mapping[str, str] | None = None) -> d
 
     import rollback_stacks
     from components.program import pulumi_program
+    from components.providers.base import scalar
     from components.providers.snapshot import restore_snapshot
     from rollback.workspace import open_stack
     from rollback_stacks.consistency import migration_version, up_hashes
@@ -357,7 +359,7 @@ def rehearse(stack: str, ref: str, *, env: Mapping[str, str] | None = None) -> d
                 open_stack(stack, pulumi_program, backend_url=f"file://{backend}",
                            env={**rollout.env, "DATABASE_URL": dsn}, config=config).up()
         with psycopg.connect(dsns["restored"]) as conn:
-            live = int(conn.execute("SELECT version FROM schema_migrations").fetchone()[0])
+            live = int(scalar(conn.execute("SELECT version FROM schema_migrations")))
         applied = {k: v for k, v in db.migrations.items() if (migration_version(k) or 0) <= live}
         dumps = {kind: _schema_dump(dsn, rollout.env) for kind, dsn in dsns.items()}
     finally:
@@ -423,6 +425,7 @@ def capture_live(stack: str, *, root: Path | None = None) -> dict[str, Any]:
 
     from components import runtime_env
     from components.providers import vercel_api
+    from components.providers.base import scalar
     from components.providers.schema import dirty_message, read_version
     from rollback.redact import redact
     from rollback.stacks import stack_settings
@@ -433,7 +436,8 @@ def capture_live(stack: str, *, root: Path | None = None) -> dict[str, Any]:
     try:
         with psycopg.connect(runtime_env.database_url(), connect_timeout=10) as conn:
             version, dirty = read_version(conn)
-            has_flags = conn.execute("SELECT to_regclass('rollback_control.flags')").fetchone()[0] is not None
+            has_flags = scalar(conn.execute("SELECT to_regclass('rollback_control.flags')")) is not None
+            flags: dict[str, Any]
             flags = dict(conn.execute("SELECT name, value FROM rollback_control.flags ORDER BY name").fetchall()) \
                 if has_flags else {}
     except psycopg.Error as err:

@@ -233,7 +233,8 @@ def set_metrics(demo: Demo, deployment: str, metrics: dict[str, float]) -> None:
 def triage_dead_letters(demo: Demo) -> int:
     """Requeue every dead-lettered job as paused and empty the DLQ; returns how many."""
     with demo.connect() as conn:
-        return conn.execute(TRIAGE_SQL).rowcount
+        requeued: int = conn.execute(TRIAGE_SQL).rowcount
+        return requeued
 
 
 def final_state(demo: Demo) -> dict[str, Any]:

@@ -83,7 +83,8 @@ class S3Store:
 
     def read(self, key: str) -> bytes:
         """The object's bytes."""
-        return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        body: bytes = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        return body
 
 
 def open_store(backend_url: str | None) -> Store:

@@ -9,12 +9,12 @@ import os
 import re
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlparse
 
 from rollback.engine import cache_root
@@ -281,7 +281,8 @@ def recover_interrupted(open_stack: Callable[[], auto.Stack], stack: str, backen
         return []
     st = open_stack()
     state = st.export_stack()
-    ops: list[dict[str, Any]] = list(state.deployment.get("pending_operations") or [])
+    checkpoint = cast("Mapping[str, Any]", state.deployment)  # always set for an exported stack (typed optional)
+    ops: list[dict[str, Any]] = list(checkpoint.get("pending_operations") or [])
     if not ops:
         return []
     described = [f"{op.get('type', '?')} {op.get('resource', {}).get('urn', '?').rsplit('::', 1)[-1]}" for op in ops]
@@ -305,7 +306,7 @@ def recover_interrupted(open_stack: Callable[[], auto.Stack], stack: str, backen
             f"them at their provider, then clear the operations with `pulumi stack export --stack {stack} --file "
             f"state.json`, remove its \"pending_operations\", `pulumi stack import --stack {stack} --file state.json` "
             f"(or `pulumi refresh --stack {stack} --clear-pending-creates`), and run this apply again.")
-    deployment = dict(state.deployment)
+    deployment = dict(checkpoint)
     deployment.pop("pending_operations", None)
     state.deployment = deployment
     st.import_stack(state)

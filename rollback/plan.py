@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -95,7 +96,7 @@ def component_of(urn: str) -> str:
     return components[-1] if components else ""
 
 
-def _visible(inputs: dict[str, Any] | None) -> dict[str, Any]:
+def _visible(inputs: Mapping[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (inputs or {}).items() if k not in HIDDEN_INPUTS}
 
 
@@ -118,7 +119,7 @@ def step_from_event(index: int, event: EngineEvent) -> Step | None:
     changes.pop("plan.destructive", None)  # shown with each file (Step.destructive)
     name = meta.urn.rsplit("::", 1)[-1]
     warnings = [f"{op} of {name}"] if op in DESTRUCTIVE_OPS else []
-    plan = new.get("plan") if isinstance(new.get("plan"), dict) else {}
+    plan: dict[str, Any] = new["plan"] if isinstance(new.get("plan"), dict) else {}
     data_loss = plan.get("data_loss")
     warnings += [f"data loss in {name}: {item}" for item in data_loss or []]
     raw = (meta.new.inputs if meta.new else None) or {}
@@ -156,12 +157,12 @@ def statements(sql: Any, files: Any) -> dict[str, list[str]]:
     return out
 
 
-def blocker_warnings(name: str, inputs: dict[str, Any]) -> list[str]:
+def blocker_warnings(name: str, inputs: Mapping[str, Any]) -> list[str]:
     """Sessions that would block the step right now (its check looked), each with what makes it a blocker."""
     from components.providers.locks import Blocker
 
-    plan = inputs.get("plan") if isinstance(inputs.get("plan"), dict) else {}
-    locks = inputs.get("locks") if isinstance(inputs.get("locks"), dict) else {}
+    plan: dict[str, Any] = inputs["plan"] if isinstance(inputs.get("plan"), dict) else {}
+    locks: dict[str, Any] = inputs["locks"] if isinstance(inputs.get("locks"), dict) else {}
     timeout = f" (lock_timeout {locks['timeout_ms']:.0f}ms)" if locks.get("timeout_ms") else ""
     return [f"{name} would wait for its locks{timeout}: {Blocker(**b).describe()}"
             for b in plan.get("blockers") or [] if isinstance(b, dict)]
@@ -171,7 +172,7 @@ CANCEL_NOTE = ("--cancel-blockers: a session that keeps a step from its locks fo
                "(pg_terminate_backend); the report names each one")
 
 
-def lock_notes(op: str, inputs: dict[str, Any]) -> list[str]:
+def lock_notes(op: str, inputs: Mapping[str, Any]) -> list[str]:
     """That this apply terminates the sessions in its way (the operator's --cancel-blockers)."""
     locks = inputs.get("locks")
     return [CANCEL_NOTE] if op != "delete" and isinstance(locks, dict) and locks.get("cancel_blockers") else []

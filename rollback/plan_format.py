@@ -39,7 +39,7 @@ BOUNDARY_HEAD = ("after", "serving", "accepts", "schema", "DB objects (accept)",
 
 def _boundary_rows(plan: Plan) -> list[tuple[tuple[str, ...], bool | None]]:
     """One row per step boundary (who serves, which schemas it accepts, the live schema, whose DB objects), holds."""
-    rows = []
+    rows: list[tuple[tuple[str, ...], bool | None]] = []
     for b in (plan.order or {}).get("boundaries") or []:
         maintenance = b.get("serving_of") == "maintenance"
         objects = f"{b['objects_of']} ({b.get('objects_accept') or '?'})" if b.get("objects_of") else "—"

@@ -94,7 +94,7 @@ class Step(Model):
                           "(pid, application_name, state, seconds, redacted query) and the ones --cancel-blockers "
                           "terminated (cancelled)")
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy rejects any decorated property
     @property
     def duration_s(self) -> float | None:
         """Seconds from start to end (None while running)."""
@@ -145,10 +145,13 @@ class Report(Model):
     changes: list[Change] = Field(default_factory=list)
     snapshots: list[SnapshotRef] = Field(default_factory=list)
     health: list[HealthResult] = Field(default_factory=list)
-    decision: dict | None = Field(None, description="the `rollback decide` JSON that triggered the run, if any")
-    order: dict | None = Field(None, description="the step order the program chose and each boundary it passes")
+    # dict[Any, Any] is what the bare `dict` validated as: the same schema, spelled out for the type checker
+    decision: dict[Any, Any] | None = Field(
+        None, description="the `rollback decide` JSON that triggered the run, if any")
+    order: dict[Any, Any] | None = Field(
+        None, description="the step order the program chose and each boundary it passes")
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy rejects any decorated property
     @property
     def duration_s(self) -> float | None:
         """Seconds from start to end of the run."""
@@ -159,7 +162,7 @@ class ReportRecorder:
     """Builds a Report while apply runs: timed steps, changes, snapshots, health, outcome."""
 
     def __init__(self, stack: str, who: Who, target: Target, *, severity: Severity | None = None,
-                 decision: dict | None = None, clock: Callable[[], datetime] = now) -> None:
+                 decision: dict[str, Any] | None = None, clock: Callable[[], datetime] = now) -> None:
         """Start the run clock (clock: a function returning aware datetimes; tests pass a fake)."""
         self._now = clock
         started = self._now()
@@ -198,7 +201,7 @@ class ReportRecorder:
 
     def change(self, resource: str, op: str, **kw: str | None) -> None:
         """Record a changed resource."""
-        self.report.changes.append(Change(resource=resource, op=op, **kw))
+        self.report.changes.append(Change.model_validate({"resource": resource, "op": op, **kw}))
 
     def snapshot(self, component: str, reference: str) -> None:
         """Record a snapshot reference."""
@@ -252,6 +255,7 @@ def render_json(report: Report) -> str:
 def render_markdown(report: Report) -> str:
     """The report as Markdown: summary table, timeline, changes, snapshots, health."""
     who, t = report.who, report.target
+    rows: list[tuple[str, str | None]]
     rows = [("Stack", report.stack), ("Target", _versions(t)), ("Components", ", ".join(t.components or ["all"])),
             ("Initiator", f"{who.initiator} ({who.trigger})"), ("Reason", who.reason)]
     if who.approver:

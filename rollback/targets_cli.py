@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard
 
 import typer
 
 if TYPE_CHECKING:
-    from rollback_stacks.model import Version
+    from rollback_stacks.model import Status, Version
 
 targets_app = typer.Typer(help="Versioned rollback targets: the record under rollback_stacks/<stack>/.",
                           no_args_is_help=True)
@@ -48,6 +48,7 @@ def init(stack: str = Stack,
     root = (root or store.default_root()).resolve()
     existing = stacks.settings_file(stack, root.parent)
     made = new.create(stack, migrations_dir, root)
+    settings: dict[str, Any]
     settings = {"target": "last-good", "components": [c for c in COMPONENTS if c in chosen],
                 "migrationsDir": made.migrations_dir, "allowedDomains": [], "retain": store.DEFAULT_RETAIN}
     written = stacks.write_settings(stack, settings, root.parent)
@@ -67,7 +68,12 @@ def init(stack: str = Stack,
                "(or --from-live to capture the running system)")
 
 
-def _refuse(message: str) -> None:
+def _is_status(value: str, allowed: tuple[str, ...] = STATUSES) -> TypeGuard[Status]:
+    """Whether value is one of the allowed statuses (for the type checker, a Status from here on)."""
+    return value in allowed
+
+
+def _refuse(message: str) -> NoReturn:
     from rollback_stacks.errors import TargetError
 
     raise TargetError(message)
@@ -227,7 +233,7 @@ def record(stack: str = Stack,
         schema_version = schema_version if schema_version is not None else captured["schema_version"]
         stack_version = stack_version or captured["stack_version"]
 
-    if status not in ("candidate", "known-good"):
+    if not _is_status(status, ("candidate", "known-good")):
         _refuse(f"--status: got {status!r}; expected candidate or known-good; fix: record, then mark it bad")
     cap = recording.Capture(label=label, source=from_file, git_sha=git_sha, deployment_id=deployment_id,
                             schema_version=schema_version, requires_schema=_schema_range(requires_schema),
@@ -251,7 +257,7 @@ def mark(stack: str = Stack, ref: str = typer.Argument(..., help="A version numb
 
     from rollback_stacks import record as recording
 
-    if status not in STATUSES:
+    if not _is_status(status):
         _refuse(f"--status: got {status!r}; expected one of {', '.join(STATUSES)}; fix: e.g. --status bad")
     v = recording.mark(stack, ref, status, reason, by=by or getpass.getuser(), root=root)
     typer.echo(f"marked {stack} version {v.version} ({v.label}) {v.status}")

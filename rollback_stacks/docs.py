@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -110,6 +110,11 @@ def parse(text: str, name: str, path: Path | None = None) -> Document:
     return Document(path or Path(name), data, root)
 
 
+def _mark(mark: object) -> yaml.Mark:
+    """A parsed event's position: libyaml's C Mark has yaml.Mark's fields (the stubs type it apart, and optional)."""
+    return cast(yaml.Mark, mark)
+
+
 def _screen(text: str) -> None:
     """Refuse anchors, aliases (no billion-laughs, no shared values), deep nesting and tabs outside quoted or block
     values, streaming libyaml's events (iterative: its C composer recurses per level, so depth is bounded first)."""
@@ -118,9 +123,9 @@ def _screen(text: str) -> None:
     for event in yaml.parse(text, Loader=yaml.CSafeLoader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise yaml.composer.ComposerError(None, None, "an anchor or alias (&x / *x), which is not allowed",
-                                              event.start_mark)
+                                              _mark(event.start_mark))
         if isinstance(event, yaml.ScalarEvent) and event.style:
-            quoted.append((event.start_mark.index, event.end_mark.index))
+            quoted.append((_mark(event.start_mark).index, _mark(event.end_mark).index))
         elif isinstance(event, _OPENS):
             depth += 1
             if depth > MAX_DEPTH:
@@ -131,7 +136,8 @@ def _screen(text: str) -> None:
     while tab >= 0:
         if not any(start <= tab < end for start, end in quoted):
             line = text.count("\n", 0, tab)
-            mark = yaml.Mark("<document>", tab, line, tab - text.rfind("\n", 0, tab) - 1, None, None)
+            # no buffer, so no snippet: the pointer (0) is never read
+            mark = yaml.Mark("<document>", tab, line, tab - text.rfind("\n", 0, tab) - 1, None, 0)
             raise yaml.composer.ComposerError(None, None, "a tab outside a quoted value (YAML layout takes spaces; "
                                               "quote a value that really holds a tab)", mark)
         tab = text.find("\t", tab + 1)

@@ -73,7 +73,7 @@ def _base(rec: store.StackRecord, cap: Capture) -> dict[str, Any]:
     base = cap.base_version if cap.base_version is not None else rec.versions[-1].version
     if base not in rec.documents:
         raise TargetError(problem(rec.shown("versions"), "", f"version {base} to copy", "pick a recorded version"))
-    data = copy.deepcopy(rec.documents[base].data)
+    data: dict[str, Any] = copy.deepcopy(rec.documents[base].data)
     for key in ("version", "git_sha", "promoted_from", "status_history"):
         data.pop(key, None)
     data.update(_sections(rec, cap, have=data))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,7 +144,7 @@ def settings(root: Path, stack: str) -> dict[str, Any]:
         f"{prefix}{k}": v for k, v in ours.items()}
 
 
-def _expected(e: dict[str, Any]) -> tuple[str, str]:
+def _expected(e: Mapping[str, Any]) -> tuple[str, str]:
     msg = str(e["msg"])
     for prefix in ("Input should be ", "Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.dynamic import CheckResult, ReadResult, Resource
@@ -133,6 +133,10 @@ class MaintenanceAssignmentProvider(StepProvider):
 
 class MaintenanceAssignment(Resource, module="rollback", name="MaintenanceAssignment"):
     """An alias domain held on the maintenance deployment while a window is open."""
+
+    # Outputs, for the type checker only: Pulumi reads runtime class annotations and would convert values by them.
+    if TYPE_CHECKING:
+        opened: pulumi.Output[str]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(MaintenanceAssignmentProvider(), name, {"opened": "", **props}, opts)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 from components.providers.lifeline import watch_engine
+
+if TYPE_CHECKING:
+    import psycopg
 
 FROZEN_BY = "jobs_frozen_by"
 PROVIDER_KEY = "__provider"
@@ -24,6 +27,11 @@ def frozen_note(props: dict[str, Any]) -> str:
         return ""
     return (f" Jobs stay frozen by rollout {rollout} (the safe state): fix the cause and run `up` again;"
             " the release step resumes them only after every step has passed.")
+
+
+def scalar(cursor: psycopg.Cursor[tuple[Any, ...]]) -> Any:
+    """The first column of a query that always returns a row (a function call, an aggregate, to_regclass)."""
+    return cast("tuple[Any, ...]", cursor.fetchone())[0]
 
 
 def normalize(value: Any) -> Any:

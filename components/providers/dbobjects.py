@@ -115,7 +115,7 @@ class TriggerStatesProvider(StepProvider):
             for name, trig in (props.get("triggers") or {}).items():
                 row = conn.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = %s AND tgrelid = %s::regclass",
                                    (name, trig["table"])).fetchone()
-                live[name] = {"table": trig["table"], "enabled": bool(row) and row[0] != "D"}
+                live[name] = {"table": trig["table"], "enabled": row is not None and row[0] != "D"}
         return ReadResult(id_, {**props, "triggers": live})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import psycopg
@@ -137,6 +137,10 @@ class HealthGateProvider(StepProvider):
 
 class HealthGateCheck(Resource, module="rollback", name="HealthGate"):
     """The health gate of a rollout."""
+
+    # Outputs, for the type checker only: Pulumi reads runtime class annotations and would convert values by them.
+    if TYPE_CHECKING:
+        attempts: pulumi.Output[int]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(HealthGateProvider(), name, {"attempts": None, "results": None, **props}, opts)

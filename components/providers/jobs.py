@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import psycopg.errors
@@ -22,7 +22,7 @@ from pulumi.dynamic import ReadResult, Resource
 from components import runtime_env
 from components.jobs_settings import TABLE_FLAGS
 from components.providers import locks
-from components.providers.base import StepProvider
+from components.providers.base import StepProvider, scalar
 from components.providers.queues import bullmq, http, sql
 
 CONTROL_DDL = """
@@ -80,10 +80,11 @@ def wait_drained(cfg: dict[str, Any], guard: locks.Guard, poll: float = 0.2) -> 
 def read_control(dsn: str) -> dict[str, Any]:
     """Current flags and rollout row of the postgres backend ({} when never frozen)."""
     with psycopg.connect(dsn) as conn:
-        if conn.execute("SELECT to_regclass('rollback_control.rollout')").fetchone()[0] is None:
+        if scalar(conn.execute("SELECT to_regclass('rollback_control.rollout')")) is None:
             return {}
         row = conn.execute("SELECT rollout, frozen FROM rollback_control.rollout").fetchone()
-        flags = dict(conn.execute("SELECT name, value FROM rollback_control.flags ORDER BY name").fetchall())
+        rows = conn.execute("SELECT name, value FROM rollback_control.flags ORDER BY name").fetchall()
+        flags: dict[str, Any] = dict(rows)
     return {"rollout": row[0] if row else None, "frozen": bool(row[1]) if row else False, "flags": flags}
 
 
@@ -176,6 +177,10 @@ class JobReleaseProvider(StepProvider):
 class JobFreeze(Resource, module="rollback", name="JobFreeze"):
     """The freeze step of a rollout."""
 
+    # Outputs, for the type checker only: Pulumi reads runtime class annotations and would convert values by them.
+    if TYPE_CHECKING:
+        freeze_token: pulumi.Output[str]
+
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
         outs = {"frozen": None, "paused_jobs": None, "drained_after_seconds": None, "freeze_token": None,
                 "lock_waits": None}
@@ -184,6 +189,10 @@ class JobFreeze(Resource, module="rollback", name="JobFreeze"):
 
 class JobRelease(Resource, module="rollback", name="JobRelease"):
     """The release step of a rollout."""
+
+    # Outputs, for the type checker only: Pulumi reads runtime class annotations and would convert values by them.
+    if TYPE_CHECKING:
+        frozen: pulumi.Output[bool]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
         outs = {"frozen": None, "resumed_jobs": None, "lock_waits": None}

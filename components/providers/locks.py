@@ -27,6 +27,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from components import runtime_env
 from components.lock_settings import LockSettings
+from components.providers.base import scalar
 
 T = TypeVar("T")
 APP_NAME = "rollback-as-code"
@@ -86,7 +87,7 @@ def describe_all(blockers: list[Blocker]) -> str:
 def blockers_now(conn: psycopg.Connection, tables: list[str], timeout_ms: int) -> list[Blocker]:
     """Sessions that would block a step now: holding locks on `tables`, or idle in transaction longer than the
     lock timeout (their row locks block any writer)."""
-    known = [t for t in tables if conn.execute("SELECT to_regclass(%s)", (t,)).fetchone()[0] is not None]
+    known = [t for t in tables if scalar(conn.execute("SELECT to_regclass(%s)", (t,))) is not None]
     return [Blocker.of(r) for r in conn.execute(HOLDING, (known, timeout_ms)).fetchall()]
 
 
@@ -120,7 +121,7 @@ class Guard:
         """dsn (DATABASE_URL by default) with lock_timeout and this step's application_name added."""
         parts = conninfo_to_dict(dsn or runtime_env.database_url())
         options = " ".join(filter(None, [str(parts.get("options") or ""), f"-c lock_timeout={self.timeout_ms}"]))
-        return make_conninfo(**{**parts, "options": options, "application_name": self.application_name})
+        return make_conninfo("", **{**parts, "options": options, "application_name": self.application_name})
 
     def connect(self, dsn: str | None = None, **kwargs: Any) -> psycopg.Connection:
         """A connection of this step (lock_timeout set); starts the blocker watcher on first use."""
@@ -201,7 +202,7 @@ class Guard:
         with psycopg.connect(runtime_env.database_url(), autocommit=True, connect_timeout=5) as conn:
             for b in blockers:
                 try:
-                    ok = conn.execute("SELECT pg_terminate_backend(%s)", (b.pid,)).fetchone()[0]
+                    ok = scalar(conn.execute("SELECT pg_terminate_backend(%s)", (b.pid,)))
                 except psycopg.Error:  # not allowed to signal it: it stays named, and the budget applies
                     continue
                 if ok:

@@ -6,7 +6,8 @@ import time
 import uuid
 import zlib
 from dataclasses import asdict
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 
 import psycopg
 import psycopg.errors
@@ -16,7 +17,7 @@ from pulumi.dynamic import CheckResult, DiffResult, ReadResult, Resource
 from components import runtime_env
 from components.providers import locks, sql_units
 from components.providers import migrations as mig
-from components.providers.base import StepProvider, normalize, public
+from components.providers.base import StepProvider, normalize, public, scalar
 from components.rollout import sha256_text
 
 TABLE_DDL = "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)"
@@ -40,7 +41,7 @@ def lock_id(dbname: str) -> int:
 
 def read_version(conn: psycopg.Connection) -> tuple[int | None, bool]:
     """(version, dirty) from schema_migrations; (None, False) when the table or its row is missing."""
-    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+    if scalar(conn.execute("SELECT to_regclass('schema_migrations')")) is None:
         return None, False
     row = conn.execute("SELECT version, dirty FROM schema_migrations LIMIT 1").fetchone()
     if row is None:
@@ -100,8 +101,9 @@ def destructive_now(conn: psycopg.Connection, files: dict[str, str], steps: list
         "ORDER BY t.i", ([t for _, t, _ in named], columns)).fetchall()
     present = [(rel, quoted) for rel, exists, quoted in found if rel is not None and exists]
     # rel is regclass-quoted and quoted comes from quote_ident, so both are safe to splice
-    counts = iter(conn.execute("SELECT " + ", ".join(f"(SELECT count({quoted or '*'}) FROM {rel})"
-                                                     for rel, quoted in present)).fetchone() if present else ())
+    row = conn.execute("SELECT " + ", ".join(f"(SELECT count({quoted or '*'}) FROM {rel})"
+                                             for rel, quoted in present)).fetchone() if present else ()
+    counts = iter(cast("tuple[Any, ...]", row))  # one row: counts always return one
     return [{"file": file, "drops": f"table {rel or table}" if column is None else
              f"column {rel or table}.{quoted or column}",
              "rows": next(counts) if rel is not None and exists else None}
@@ -125,7 +127,7 @@ def units(files: dict[str, str], step: mig.Step) -> list[sql_units.Unit]:
 
 def _acquire(conn: psycopg.Connection, key: int) -> None:
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+    while not scalar(conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))):
         if time.monotonic() > deadline:
             raise RuntimeError(f"another migration holds the schema advisory lock {key} "
                                f"(waited {LOCK_WAIT_SECONDS:.0f}s)")
@@ -258,7 +260,7 @@ class SchemaVersionProvider(StepProvider):
 
         try:
             for i in range(done, len(step_units)):
-                guard.run(step.file, lambda i=i: run_part(i))
+                guard.run(step.file, partial(run_part, i))
                 done = i + 1
         except psycopg.OperationalError as err:  # connection cut / server gone: the server rolls the step back
             raise mig.MigrationError(
@@ -310,6 +312,11 @@ def _record_progress(conn: psycopg.Connection, file: str, sha: str, before: int 
 
 class SchemaMigration(Resource, module="rollback", name="SchemaMigration"):
     """The database schema at a golang-migrate version."""
+
+    # Outputs, for the type checker only: Pulumi reads runtime class annotations and would convert values by them.
+    if TYPE_CHECKING:
+        plan: pulumi.Output[dict[str, Any]]
+        version: pulumi.Output[int]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
         outs = {"plan": None, "version": None, "dirty": None, "applied": None, "lock_waits": None}

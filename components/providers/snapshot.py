@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import psycopg
@@ -142,6 +142,10 @@ class PgDumpSnapshotProvider(StepProvider):
 
 class PgDumpSnapshot(Resource, module="rollback", name="PgDumpSnapshot"):
     """A pg_dump snapshot taken before the database changes."""
+
+    # Outputs, for the type checker only: Pulumi reads runtime class annotations and would convert values by them.
+    if TYPE_CHECKING:
+        reference: pulumi.Output[str]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
         outs = {"reference": None, "sha256": None, "bytes": None, "taken_at": None, "lock_waits": None}

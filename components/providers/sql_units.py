@@ -42,7 +42,7 @@ class Unit:
     transactional: bool
 
 
-def outside_transaction(stmt: ast.Node) -> bool:
+def outside_transaction(stmt: ast.Node | None) -> bool:
     """Whether PostgreSQL refuses this statement inside a transaction block."""
     if isinstance(stmt, _ALWAYS_OUTSIDE):
         return True
@@ -112,7 +112,7 @@ def mode(units: list[Unit]) -> str:
     return "own-transactions" if all(u.transactional for u in units) else "outside-transaction"
 
 
-class _Relations(Visitor):  # type: ignore[misc]
+class _Relations(Visitor):
     """Collects the tables a statement names (quoted, for to_regclass)."""
 
     def __init__(self) -> None:
@@ -146,5 +146,6 @@ def relations(sql: str) -> list[str]:
         return []
     found = _Relations()
     for item in raw:
-        found(item.stmt)
+        if item.stmt is not None:  # always set by the parser; typed optional
+            found(item.stmt)
     return found.names

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rollback.errors import RollbackError
 from rollback.sandbox import postgres, processes, redis_server
@@ -167,9 +168,10 @@ def seed_deployments(sandbox: Sandbox, stack: str = "local", settings: dict[str,
     project = next((str(d["name"]) for d in deployments.values()), "app")
     if maintenance:
         deployments[str(maintenance)] = {"name": project, "meta": {"maintenance": True}}
-    vercel = settings.get("vercel") if isinstance(settings.get("vercel"), dict) else {}
-    team = vercel.get("teamId")  # type: ignore[union-attr]
-    project_id = vercel.get("projectId")  # type: ignore[union-attr]
+    configured = settings.get("vercel")
+    vercel: dict[str, Any] = configured if isinstance(configured, dict) else {}
+    team = vercel.get("teamId")
+    project_id = vercel.get("projectId")
     with httpx.Client(base_url=sandbox.vercel_api, timeout=10, params={"teamId": team} if team else None,
                       headers={"Authorization": f"Bearer {sandbox.secrets['vercel_token']}"}) as client:
         if project_id:
@@ -178,7 +180,7 @@ def seed_deployments(sandbox: Sandbox, stack: str = "local", settings: dict[str,
             client.post("/v13/deployments", json={"id": dep_id, **body,
                                                   **({"project": project_id} if project_id else {})}
                         ).raise_for_status()
-        for domain in vercel.get("productionDomains") or []:  # type: ignore[union-attr]
+        for domain in vercel.get("productionDomains") or []:
             client.post(f"/v10/projects/{project_id}/domains", json={"name": domain}).raise_for_status()
     return sorted(deployments)
 

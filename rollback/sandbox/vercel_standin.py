@@ -19,6 +19,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -190,6 +191,12 @@ class Store:
         return True
 
 
+def _first(query: dict[str, list[str]], key: str) -> str | None:
+    """A query parameter's first value, or None."""
+    values = query.get(key)
+    return values[0] if values else None
+
+
 def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
     """Request handler bound to a store and the bearer token it requires on /v* routes."""
 
@@ -235,7 +242,7 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
                 return self._standin(method, path, query)
             if not self._authorized():
                 return None
-            self.scope = (query.get("teamId") or [None])[0]
+            self.scope = _first(query, "teamId")
             for pattern, handler_method, fn in ROUTES:
                 m = re.fullmatch(pattern, path)
                 if m and handler_method == method:
@@ -250,12 +257,12 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
                 with store.lock:
                     return self._send(200, {"transitions": list(store.transitions)})
             if path == "/_standin/requests":
-                since = (query.get("since") or [None])[0]
+                since = _first(query, "since")
                 try:
                     after = float(since) if since is not None else None
                 except ValueError:
                     return self._send(400, {"error": {"code": "bad_request", "message": "since: epoch seconds"}})
-                return self._send(200, {"requests": store.requests.query((query.get("alias") or [None])[0], after)})
+                return self._send(200, {"requests": store.requests.query(_first(query, "alias"), after)})
             m = re.fullmatch(r"/_standin/app/([^/]+)", path)
             if m and method == "PATCH":
                 return self._app_database(m.group(1))
@@ -396,7 +403,7 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
         store.alias_request(store.project(key, h.scope), dep_id, "promote")
         h._send(201, None)
 
-    ROUTES = [
+    ROUTES: list[tuple[str, str, Callable[..., None]]] = [
         (r"/v13/deployments", "POST", create_deployment),
         (r"/v13/deployments/([^/]+)", "GET", get_deployment),
         (r"/v2/deployments/([^/]+)/aliases", "POST", assign_alias),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from bullmq import Queue
@@ -14,13 +14,13 @@ from components import runtime_env
 T = TypeVar("T")
 
 
-def _run(work: Callable[[], Awaitable[T]]) -> T:
+def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine on a loop of its own thread (the provider host may already run a loop here)."""
     box: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            box["value"] = asyncio.run(work())  # type: ignore[arg-type]
+            box["value"] = asyncio.run(work())
         except BaseException as err:  # handed back to the calling thread
             box["error"] = err
 
@@ -29,7 +29,8 @@ def _run(work: Callable[[], Awaitable[T]]) -> T:
     thread.join()
     if "error" in box:
         raise box["error"]
-    return box["value"]
+    value: T = box["value"]
+    return value
 
 
 def _each(cfg: dict[str, Any], act: Callable[[Queue], Awaitable[int]]) -> int:
