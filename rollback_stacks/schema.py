@@ -9,28 +9,40 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from rollback_stacks.model import Version
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "version.schema.json"
 
 
+def generate_for(model: type[BaseModel]) -> str:
+    """A schema file's text for a pydantic model."""
+    return json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def write_or_check(argv: list[str], model: type[BaseModel], path: Path, module: str) -> int:
+    """Write model's schema to path (or, with --check, exit 1 if it is out of date; module regenerates it)."""
+    if "--check" in argv:
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current != generate_for(model):
+            print(f"{path} is out of date; run: python -m {module}", file=sys.stderr)
+            return 1
+        return 0
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(generate_for(model), encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
 def generate() -> str:
     """The schema file's text for the current model."""
-    return json.dumps(Version.model_json_schema(), indent=2, sort_keys=True) + "\n"
+    return generate_for(Version)
 
 
 def main(argv: list[str]) -> int:
     """Write the schema file (or, with --check, exit 1 if it is out of date)."""
-    if "--check" in argv:
-        current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.exists() else ""
-        if current != generate():
-            print(f"{SCHEMA_PATH} is out of date; run: python -m rollback_stacks.schema", file=sys.stderr)
-            return 1
-        return 0
-    SCHEMA_PATH.parent.mkdir(exist_ok=True)
-    SCHEMA_PATH.write_text(generate(), encoding="utf-8")
-    print(f"wrote {SCHEMA_PATH}")
-    return 0
+    return write_or_check(argv, Version, SCHEMA_PATH, "rollback_stacks.schema")
 
 
 if __name__ == "__main__":
