@@ -75,3 +75,33 @@ def test_up_env_down_leaves_nothing(tmp_path: Path) -> None:
     assert not any(alive(int(p)) for p in pids)
     gone = _run("sandbox", "env", env=env)
     assert gone.returncode == 1 and "rollback sandbox up" in gone.stderr and "Traceback" not in gone.stderr
+
+
+def test_up_with_the_s3_backend_keeps_the_local_stack_in_moto(tmp_path: Path, engine_dir: Path) -> None:
+    """`sandbox up --backend s3`: PULUMI_BACKEND_URL names the moto bucket and an apply's state lands there."""
+    root = Path(tempfile.mkdtemp(prefix="rollback-cli-sandbox-s3-"))
+    root.rmdir()
+    env = {"ROLLBACK_SANDBOX_DIR": str(root)}
+    bad = _run("sandbox", "up", "--backend", "gcs", env=env)
+    assert bad.returncode == 1 and "--backend 'gcs'" in bad.stderr and "file, s3" in bad.stderr
+    assert not root.exists()
+    up = _run("sandbox", "up", "--backend", "s3", env=env)
+    assert up.returncode == 0, up.stderr
+    try:
+        assert "state: s3://rollback-state" in up.stdout
+        exports = _parse_exports(_run("sandbox", "env", env=env).stdout)
+        assert exports["PULUMI_BACKEND_URL"].startswith("s3://rollback-state?")
+        run_env = {**exports, "PATH": f"{engine_dir}:{os.environ['PATH']}", "ROLLBACK_REPORT_DIR": str(tmp_path)}
+        applied = _run("apply", "local", "--to", "v1.4.2", "--yes", env=run_env)
+        assert applied.returncode == 0, applied.stderr
+        s3 = boto3.client("s3", endpoint_url=exports["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                          aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"])
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="rollback-state")["Contents"]]
+        assert ".pulumi/stacks/rollback-as-code/local.json" in keys
+        assert not [k for k in keys if k.startswith((".rollback-locks/", ".pulumi/locks/"))], keys  # all released
+        status = _run("status", "local", env=run_env)
+        assert status.returncode == 0 and "v1.4.2" in status.stdout, status.stderr
+    finally:
+        down = _run("sandbox", "down", env=env)
+    assert down.returncode == 0 and not root.exists()
