@@ -92,6 +92,7 @@ def test_no_user_request_meets_a_schema_its_app_cannot_use(o, direction):
     log, sent = served_during(o, target)
     assert len(log) >= 50 and len(log) >= sent * 0.9, (len(log), sent)  # the spans below are what counts
     assert {before, after} <= {r["deployment"] for r in log}  # the probe spanned the alias move
-    assert {r["schema"] for r in log} == ({5, 3} if direction == "rollback" else {3, 5})  # ... and the schema move
+    seen = {r["schema"] for r in log}  # ... and the schema move (4 shows between 0004's and 0005's commits)
+    assert {3, 5} <= seen <= {3, 4, 5}, seen
     assert incompatible(log) == []
     assert [r for r in log if r["status"] >= 500] == []
