@@ -6,6 +6,7 @@ import functools
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import sys
 from dataclasses import dataclass
@@ -106,7 +107,28 @@ def _command(root: str | None) -> PulumiCommand:
     """PulumiCommand runs `pulumi version` each time it is made (0.16 s): made once per engine root."""
     from pulumi.automation import PulumiCommand
 
-    return PulumiCommand(root=root)
+    command = PulumiCommand(root=root)
+    real = command.command if os.path.isabs(command.command) else shutil.which(command.command)
+    if real:
+        command.command = leashed(real)
+    return command
+
+
+def leashed(real: str) -> str:
+    """A `pulumi` that is killed when the process that started it dies (Linux: setpriv --pdeathsig), so a killed
+    `rollback apply` leaves no engine running on, holding a stack whose rollout lock nobody renews any more."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or not sys.platform.startswith("linux"):
+        return real
+    real = os.path.realpath(real)
+    wrapper = cache_root() / "leash" / hashlib.sha256(f"{setpriv}:{real}".encode()).hexdigest()[:12] / "pulumi"
+    if not wrapper.is_file():
+        wrapper.parent.mkdir(parents=True, exist_ok=True)
+        tmp = wrapper.with_name(f"pulumi.{os.getpid()}.tmp")
+        tmp.write_text(f'#!/bin/sh\nexec {shlex.quote(setpriv)} --pdeathsig KILL -- {shlex.quote(real)} "$@"\n')
+        tmp.chmod(0o755)
+        tmp.replace(wrapper)
+    return str(wrapper)
 
 
 _GENERIC = ("update failed", "preview failed", "program failed with an unhandled exception",

@@ -15,6 +15,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -33,6 +35,20 @@ class LeaseLost(RollbackError):
 
 def _code(exc: Exception) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def _reaching(where: str) -> Iterator[None]:
+    """The bucket's errors (missing bucket, credentials, endpoint) as one line naming the lock and the fix."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        cause = _code(exc) or type(exc).__name__
+        raise RollbackError(f"the rollout lock {where} cannot be read or written ({cause}: {exc}); check that the "
+                            "bucket of PULUMI_BACKEND_URL exists and that the AWS credentials and endpoint in the "
+                            "environment reach it") from None
 
 
 class S3Lease:
@@ -67,7 +83,11 @@ class S3Lease:
         return info, _age(resp)
 
     def acquire(self, info: dict[str, Any]) -> dict[str, Any] | None:
-        """Take the lock for info; returns the holder replaced because its lease ran out (None when it was free)."""
+        """Take the lock for info; returns the holder replaced because it was dead (None when it was free)."""
+        with _reaching(self.where):
+            return self._acquire(info)
+
+    def _acquire(self, info: dict[str, Any]) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError
 
         body = json.dumps(info).encode()
@@ -79,7 +99,7 @@ class S3Lease:
                 raise
             held = self.holder()
             if held is None:  # released between our write and our read: one more try, as a fresh contender
-                return self.acquire(info)
+                return self._acquire(info)
             previous, age = held
             lease = _lease(previous)
             if age < lease and not died_here(previous):
@@ -102,7 +122,8 @@ class S3Lease:
 
     def holder_info(self) -> dict[str, Any] | None:
         """The holder's record, or None."""
-        held = self.holder()
+        with _reaching(self.where):
+            held = self.holder()
         return held[0] if held else None
 
     def locked(self, held: dict[str, Any], why: str) -> RollbackError:
@@ -112,7 +133,7 @@ class S3Lease:
 
     def release(self) -> None:
         """Stop renewing and delete the lock if it is still ours."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         self._stop.set()
         if self._renewer is not None:
@@ -121,9 +142,10 @@ class S3Lease:
             return
         try:
             self.loc.client.delete_object(Bucket=self.loc.bucket, Key=self.key, IfMatch=self.etag)
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:  # the lease then runs out by itself
             if _code(exc) not in CONFLICT_CODES and _code(exc) not in ("NoSuchKey", "404"):
-                raise
+                sys.stderr.write(f"warning: could not release the rollout lock {self.where} ({exc}); it expires "
+                                 "when its lease runs out\n")
         self.etag = None
 
     def _put(self, body: bytes, **condition: str) -> str:

@@ -76,9 +76,10 @@ class World:
         assert "Traceback" not in run.out + run.err, run.err
         return run
 
-    def kill_at(self, marker: str, *args: str, delay: float = 0.0) -> Run:
-        """Run, and SIGKILL the whole process group `delay` s after the first stdout line containing marker; nothing
-        it started may outlive it (the engine's providers live in process groups of their own)."""
+    def kill_at(self, marker: str, *args: str, delay: float = 0.0, group: bool = True) -> Run:
+        """Run, and SIGKILL the whole process group (or, group=False, the `rollback` process alone) `delay` s after
+        the first stdout line containing marker; nothing it started may outlive it (the engine's providers live in
+        process groups of their own)."""
         mark = uuid.uuid4().hex
         proc = self.start(*args, mark=mark)
         assert proc.stdout is not None
@@ -87,7 +88,7 @@ class World:
             seen.append(line)
             if marker in line:
                 time.sleep(delay)
-                os.killpg(proc.pid, signal.SIGKILL)
+                (os.killpg if group else os.kill)(proc.pid, signal.SIGKILL)
                 break
         out, err = proc.communicate(timeout=60)
         left = outliving(mark, timeout=10)

@@ -116,6 +116,23 @@ def test_pending_operations_are_reported_then_cleared_by_apply(w):
         w.standin_meta(TARGETS[target], {"health": "ok"})
 
 
+def test_sigkill_of_the_cli_alone_takes_its_engine_and_providers_with_it(w):
+    """`kill -9` of the `rollback` process only (an OOM kill, a runner killing one pid): its engine is not left
+    running on (pdeathsig), nor the engine's providers; the next apply converges."""
+    source = _deployed_label(w)
+    target = "v1.4.2" if source == "v1.5.0" else "v1.5.0"
+    w.standin_meta(TARGETS[target], {"health": "fail"})  # inside a step when the kill lands
+    try:
+        killed = w.kill_at("… HealthGate", "apply", "local", "--to", target, "--yes", "--allow-data-loss",
+                           delay=1.0, group=False)  # kill_at asserts that nothing of the run outlives it
+    finally:
+        w.standin_meta(TARGETS[target], {"health": "ok"})
+    assert killed.code == -9
+    rerun = w.run("apply", "local", "--to", target, "--yes", "--allow-data-loss")
+    assert rerun.code == 0, rerun.err
+    assert _consistent(w) == w.released[target] and not w.db()["frozen"]  # type: ignore[attr-defined]
+
+
 def test_apply_after_a_kill_that_tore_the_checkpoint_metadata_converges(w):
     """A SIGKILL while the engine writes the checkpoint's `.attrs` sidecar leaves it empty; every engine read then
     fails. The next apply repairs it under its lock before reading what is deployed, and converges."""

@@ -145,3 +145,13 @@ def test_lease_setting_refused_naming_the_variable(raw):
         lease_seconds({"ROLLBACK_LEASE_SECONDS": raw})
     assert lease_seconds({}) == 60 and lease_seconds({"ROLLBACK_LEASE_SECONDS": "15"}) == 15
     assert os.environ.get("ROLLBACK_LEASE_SECONDS") is None
+
+
+def test_an_unreachable_bucket_is_one_line_naming_the_lock_and_the_fix(url):
+    missing = url.replace(f"s3://{STATE_BUCKET}/", "s3://no-such-bucket-here/")
+    with pytest.raises(RollbackError) as refused:
+        S3Lease(missing, "prod").acquire(holder("runner-1"))
+    msg = str(refused.value)
+    assert "s3://no-such-bucket-here/" in msg and "NoSuchBucket" in msg and "PULUMI_BACKEND_URL" in msg
+    with pytest.raises(RollbackError, match="NoSuchBucket"):
+        S3Lease(missing, "prod").holder_info()
