@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
+# one worker per core, each with its own sandbox; a test module stays on one worker (module fixtures, order)
+PYTEST_WORKERS := -n 2 --dist loadfile
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 
 .PHONY: venv engine engine-path migrate-cli node-oracles prereqs test test-e2e demo lint typecheck bench clean
@@ -33,10 +35,10 @@ prereqs: venv engine migrate-cli node-oracles
 test: prereqs
 	@$(PY) -m ruff check .
 	@$(PY) -m mypy
-	@$(PY) -m pytest
+	@$(PY) -m pytest $(PYTEST_WORKERS)
 
 test-e2e: prereqs
-	@$(PY) -m pytest -m e2e
+	@$(PY) -m pytest $(PYTEST_WORKERS) -m e2e
 
 demo: prereqs
 	@$(VENV)/bin/rollback demo
