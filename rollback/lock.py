@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlparse
 
 from rollback.engine import cache_root
@@ -85,13 +85,78 @@ class Holding:
     previous: dict[str, Any] | None
 
 
-def current_holder(backend_url: str, stack: str) -> dict[str, Any] | None:
-    """The stack's rollout lock holder now, or None."""
+class RolloutLock(Protocol):
+    """Where a stack's rollout lock lives: taken for a holder, released, read."""
+
+    def acquire(self, info: dict[str, Any]) -> dict[str, Any] | None:
+        """Take it for info, or raise StackLocked naming the holder; returns the dead holder replaced, if any."""
+
+    def release(self) -> None:
+        """Give it up if it is still ours."""
+
+    def holder_info(self) -> dict[str, Any] | None:
+        """The holder's record now, or None."""
+
+
+class FileLock:
+    """The lock file `<dir>/.rollback-locks/<stack>.json` under an flock (file:// backends and, per machine, others)."""
+
+    def __init__(self, backend_url: str, stack: str) -> None:
+        """Nothing is read or written yet."""
+        self.path, self.stack = lock_path(backend_url, stack), stack
+        self.guard: int | None = None
+
+    def acquire(self, info: dict[str, Any]) -> dict[str, Any] | None:
+        """flock `<stack>.json.lock` (the kernel drops it when its process dies, so contenders never both take over
+        a stale holder), then check the holder file: a live or remote holder refuses, a dead local one is replaced."""
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        guard = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(guard)
+            held = _read(self.path)
+            raise StackLocked(f"stack {self.stack!r} has a rollout in progress, held by "
+                              f"{holder_text(held) if held else 'another process of this host'}. "
+                              f"Wait for it to finish (lock file {self.path}).") from None
+        held = _read(self.path)
+        if self.path.exists() and (held is None or held.get("host") != info["host"]
+                                   or alive(int(held.get("pid", 0) or 0))):
+            os.close(guard)
+            raise StackLocked(f"stack {self.stack!r} has a rollout in progress, held by {holder_text(held or {})}. "
+                              f"Wait for it to finish (lock file {self.path}).")
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")  # a dead holder's file is replaced atomically
+        tmp.write_text(json.dumps(info))
+        tmp.replace(self.path)
+        self.guard = guard
+        return held
+
+    def release(self) -> None:
+        """Remove the holder file, then drop the flock."""
+        if self.guard is not None:
+            self.path.unlink(missing_ok=True)
+            os.close(self.guard)
+            self.guard = None
+
+    def holder_info(self) -> dict[str, Any] | None:
+        """The holder file's record, or None."""
+        return _read(self.path)
+
+
+def open_lock(backend_url: str, stack: str) -> RolloutLock:
+    """The stack's rollout lock: in the bucket for s3://, a lock file otherwise."""
     if urlparse(backend_url).scheme == "s3":
         from rollback.lock_s3 import S3Lease
 
-        return S3Lease(backend_url, stack).holder_info()
-    return _read(lock_path(backend_url, stack))
+        return S3Lease(backend_url, stack)
+    return FileLock(backend_url, stack)
+
+
+def current_holder(backend_url: str, stack: str) -> dict[str, Any] | None:
+    """The stack's rollout lock holder now, or None."""
+    return open_lock(backend_url, stack).holder_info()
 
 
 @contextmanager
@@ -102,24 +167,11 @@ def rollout_lock(backend_url: str, stack: str, *, target: str, reason: str | Non
                             "since": datetime.now(UTC).isoformat(timespec="seconds"), "target": target,
                             "reason": reason or "", "lease": lease_seconds(), "machine": machine_id()}
     scheme = urlparse(backend_url).scheme
-    if scheme == "s3":
-        from rollback.lock_s3 import S3Lease
-
-        lease = S3Lease(backend_url, stack)
-        holding = Holding(info, lease.acquire(info))
-        release: Callable[[], None] = lease.release
-    else:
-        if scheme != "file":
-            _warn(f"the rollout lock of a {scheme}:// backend is kept on this machine only; the backend's own "
-                  "update lock refuses a second update from elsewhere, and pending operations are never cleared")
-        path = lock_path(backend_url, stack)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        guard, previous = _acquire(path, info, stack)
-        holding = Holding(info, previous)
-
-        def release() -> None:
-            path.unlink(missing_ok=True)
-            os.close(guard)  # releases the flock
+    if scheme not in ("file", "s3"):
+        _warn(f"the rollout lock of a {scheme}:// backend is kept on this machine only; the backend's own "
+              "update lock refuses a second update from elsewhere, and pending operations are never cleared")
+    lock = open_lock(backend_url, stack)
+    holding = Holding(info, lock.acquire(info))
     try:
         if holding.previous:
             _warn(f"took over the rollout lock of {stack!r} from {holder_text(holding.previous)}: "
@@ -129,35 +181,10 @@ def rollout_lock(backend_url: str, stack: str, *, target: str, reason: str | Non
             _warn(note)
         yield holding
     finally:
-        release()
+        lock.release()
 
 
-def _acquire(path: Path, info: dict[str, Any], stack: str) -> tuple[int, dict[str, Any] | None]:
-    """flock `<stack>.json.lock` (the kernel drops it when its process dies, so contenders never both take over a
-    stale holder), then check the holder file: a live or remote holder refuses, a dead local one is replaced."""
-    import fcntl
-
-    guard = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(guard)
-        held = _read(path)
-        raise StackLocked(f"stack {stack!r} has a rollout in progress, held by "
-                          f"{holder_text(held) if held else 'another process of this host'}. "
-                          f"Wait for it to finish (lock file {path}).") from None
-    held = _read(path)
-    if path.exists() and (held is None or held.get("host") != info["host"] or alive(int(held.get("pid", 0) or 0))):
-        os.close(guard)
-        raise StackLocked(f"stack {stack!r} has a rollout in progress, held by {holder_text(held or {})}. "
-                          f"Wait for it to finish (lock file {path}).")
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # a dead holder's file (if any) is replaced atomically
-    tmp.write_text(json.dumps(info))
-    tmp.replace(path)
-    return guard, held
-
-
-def _read(path: Path) -> dict[str, str | int] | None:
+def _read(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
