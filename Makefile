@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTEST_WORKERS := -n 2 --dist loadfile
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: venv engine engine-path migrate-cli node-oracles prereqs test test-e2e demo lint typecheck bench clean
+.PHONY: venv engine engine-path migrate-cli schema-diff node-oracles prereqs test test-e2e demo lint typecheck bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -26,10 +26,13 @@ engine-path: venv  # prints the bin dir holding `pulumi` (builds it first when n
 migrate-cli:
 	@bash tools/golang-migrate/build.sh
 
+schema-diff:  # stripe/pg-schema-diff's CLI, run by the providers (components/providers/schema_diff_bin.py)
+	@bash tools/pg-schema-diff/build.sh
+
 node-oracles:
 	@bash tools/node/build.sh
 
-prereqs: venv engine migrate-cli node-oracles
+prereqs: venv engine migrate-cli schema-diff node-oracles
 	@$(PY) -m rollback.prereqs
 
 test: prereqs

@@ -426,16 +426,26 @@ def capture_live(stack: str, *, root: Path | None = None) -> dict[str, Any]:
     from components import runtime_env
     from components.providers import vercel_api
     from components.providers.base import scalar
-    from components.providers.schema import dirty_message, read_version
+    from components.providers.schema import read_live
+    from components.target import migration_files
     from rollback.redact import redact
     from rollback.stacks import stack_settings
+    from rollback_stacks import formats, store
 
     settings = stack_settings(stack, root.parent if root else None)
+    fmt = formats.get(str(settings.get("migrationsFormat") or formats.DEFAULT))
+    repo = (root or store.default_root()).resolve().parent
+    mdir = repo / str(settings.get("migrationsDir") or "")
+    try:
+        listing = fmt.listing(migration_files(mdir, fmt.name)) if settings.get("migrationsDir") else \
+            formats.Listing(fmt.name, [])
+    except formats.FormatError as err:
+        raise RollbackError(f"--from-live: {err}") from None
     if not os.environ.get("DATABASE_URL"):
         raise RollbackError("--from-live: DATABASE_URL is not set: point it at the stack's database")
     try:
         with psycopg.connect(runtime_env.database_url(), connect_timeout=10) as conn:
-            version, dirty = read_version(conn)
+            version, problem = read_live(conn, fmt, listing)
             has_flags = scalar(conn.execute("SELECT to_regclass('rollback_control.flags')")) is not None
             flags: dict[str, Any]
             flags = dict(conn.execute("SELECT name, value FROM rollback_control.flags ORDER BY name").fetchall()) \
@@ -443,8 +453,8 @@ def capture_live(stack: str, *, root: Path | None = None) -> dict[str, Any]:
     except psycopg.Error as err:
         raise RollbackError(f"--from-live: cannot read the database at $DATABASE_URL: "
                             f"{redact(str(err).strip())[:300]}") from None
-    if dirty:
-        raise RollbackError(f"--from-live: not recording a half-applied schema: {dirty_message(version)}")
+    if problem:
+        raise RollbackError(f"--from-live: not recording a schema its tool's table cannot vouch for: {problem}")
     deployments: dict[str, str | None] = {}
     domains = settings.get("allowedDomains") or []
     if domains:

@@ -52,7 +52,7 @@ def migrate_cli() -> Path:
 
 
 def node_oracles() -> Path:
-    """Where `make node-oracles` installs the pinned npm oracles (@vercel/sdk, bullmq): a node_modules folder."""
+    """Where `make node-oracles` installs the npm oracles (@vercel/sdk, bullmq, drizzle-orm, pg, supabase)."""
     here = REPO_ROOT / "tools" / "node"
     key = hashlib.sha256((here / "package.json").read_bytes() + (here / "package-lock.json").read_bytes())
     return cache_root() / "node" / key.hexdigest()[:12] / "node_modules"

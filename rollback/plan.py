@@ -117,6 +117,7 @@ def step_from_event(index: int, event: EngineEvent) -> Step | None:
         if key not in HIDDEN_INPUTS:
             changes.update(_leaf_changes(key, old.get(key), new.get(key)))
     changes.pop("plan.destructive", None)  # shown with each file (Step.destructive)
+    changes.pop("plan.generated", None)  # shown as the step's SQL
     name = meta.urn.rsplit("::", 1)[-1]
     warnings = [f"{op} of {name}"] if op in DESTRUCTIVE_OPS else []
     plan: dict[str, Any] = new["plan"] if isinstance(new.get("plan"), dict) else {}
@@ -127,7 +128,8 @@ def step_from_event(index: int, event: EngineEvent) -> Step | None:
     warnings += blocker_warnings(name, raw)
     return Step(index=index, op=op, component=component_of(meta.urn), name=meta.urn.rsplit("::", 1)[-1],
                 type=meta.type, changes=changes, warnings=warnings,
-                notes=production_notes(op, new) + lock_notes(op, raw), sql=statements(raw.get("sql"), files),
+                notes=production_notes(op, new) + lock_notes(op, raw),
+                sql=statements(raw.get("sql"), files, plan.get("generated")),
                 data_loss=list(data_loss or []), destructive=list(plan.get("destructive") or []),
                 alias_move=alias_move(old, new) if "deployment_id" in changes else None)
 
@@ -140,14 +142,34 @@ def alias_move(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | Non
             "to": new.get("deployment_id"), "to_created": new.get("deployment_created")}
 
 
-def statements(sql: Any, files: Any) -> dict[str, list[str]]:
-    """The statements each file of a schema step runs, in order (a file the parser rejects: its whole text)."""
+def generated_statements(generated: Any) -> list[str]:
+    """A generated way back's statements, each led by a comment with its hazards and timeouts."""
+    if not isinstance(generated, dict):
+        return []
+    out = []
+    for stmt in generated.get("statements") or []:
+        hazards = "; ".join(f"{h.get('kind')}: {h.get('message')}" for h in stmt.get("hazards") or [])
+        where = "" if stmt.get("transactional", True) else ", outside a transaction"
+        head = (f"-- statement_timeout {stmt.get('statement_timeout_ms')}ms, lock_timeout "
+                f"{stmt.get('lock_timeout_ms')}ms{where}" + (f"; hazards: {hazards}" if hazards else ""))
+        out.append(f"{head}\n{str(stmt.get('sql', '')).strip()}")
+    return out
+
+
+def statements(sql: Any, files: Any, generated: Any = None) -> dict[str, list[str]]:
+    """The statements each file of a schema step runs, in order (a file the parser rejects: its whole text; the
+    generated way back: its statements with their hazards)."""
     from pglast import parser, split
+
+    from components.providers.migrations import GENERATED
 
     if not isinstance(sql, dict) or not isinstance(files, list):
         return {}
     out: dict[str, list[str]] = {}
     for name in files:
+        if name == GENERATED:
+            out[name] = generated_statements(generated)
+            continue
         text = sql.get(name)
         if isinstance(text, str):
             try:

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 
+from components.providers.schema_diff_bin import SchemaDiffMissing, pinned_version, require_pg_schema_diff
 from rollback.engine import find_engine_dir, migrate_cli, node_oracles
 from rollback.errors import RollbackError
 from rollback.sandbox.postgres import bindir
@@ -20,10 +21,15 @@ def main() -> int:
         if not migrate.is_file():
             raise RollbackError(f"golang-migrate's CLI (the tests' oracle) is not built in {migrate.parent}: "
                                 "run `make migrate-cli` (needs Go)")
+        try:
+            schema_diff = require_pg_schema_diff()
+        except SchemaDiffMissing as err:
+            raise RollbackError(str(err)) from None
         oracles = node_oracles()
-        if not (oracles / "@vercel" / "sdk").is_dir() or not (oracles / "bullmq").is_dir():
-            raise RollbackError(f"the npm oracles (@vercel/sdk, bullmq) are not installed in {oracles}: "
-                                "run `make node-oracles` (needs Node.js >= 20 and npm)")
+        wanted = ("@vercel/sdk", "bullmq", "drizzle-orm", "pg", ".bin/supabase")
+        if not all((oracles / name).exists() for name in wanted):
+            raise RollbackError(f"the npm oracles (@vercel/sdk, bullmq, drizzle-orm, pg, supabase) are not installed "
+                                f"in {oracles}: run `make node-oracles` (needs Node.js >= 20 and npm)")
         redis = shutil.which("redis-server")
         if redis is None:
             raise RollbackError("no redis-server on PATH (the sandbox's Redis): apt-get install redis-server")
@@ -39,6 +45,7 @@ def main() -> int:
     print(f"pulumi version: {version} ({engine})")
     print(f"postgresql: {pg_version} ({pg})")
     print(f"golang-migrate: {migrate.parent.parent.name} ({migrate})")
+    print(f"pg-schema-diff: {pinned_version()} ({schema_diff})")
     print(f"npm oracles: {oracles}")
     print(f"redis: {redis}")
     return 0

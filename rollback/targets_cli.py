@@ -29,8 +29,13 @@ def register(app: typer.Typer) -> None:
 
 
 def init(stack: str = Stack,
-         migrations_dir: Path = typer.Option(..., "--migrations-dir", help="The application's golang-migrate "
-                                             "directory (referenced where it is inside the repository, else copied)."),
+         migrations_dir: Path = typer.Option(..., "--migrations-dir", help="The application's migrations directory "
+                                             "(referenced where it is inside the repository, else copied)."),
+         format_: str | None = typer.Option(None, "--format", help="golang-migrate, drizzle, prisma or supabase "
+                                            "(detected when omitted)."),
+         preamble: Path | None = typer.Option(None, "--preamble", help="SQL creating what the history assumes "
+                                              "before its first migration (platform schemas, roles, extensions), "
+                                              "for the shadow database; copied into the stack."),
          components: str = typer.Option(",".join(("jobs", "snapshot", "schema", "dbobjects", "alias", "health")),
                                         "--components", help="Comma-separated: jobs, snapshot, schema, dbobjects, "
                                         "alias, health."),
@@ -47,14 +52,19 @@ def init(stack: str = Stack,
                 "fix: e.g. --components schema,alias")
     root = (root or store.default_root()).resolve()
     existing = stacks.settings_file(stack, root.parent)
-    made = new.create(stack, migrations_dir, root)
+    made = new.create(stack, migrations_dir, root, fmt=format_, preamble=preamble)
     settings: dict[str, Any]
     settings = {"target": "last-good", "components": [c for c in COMPONENTS if c in chosen],
                 "migrationsDir": made.migrations_dir, "allowedDomains": [], "retain": store.DEFAULT_RETAIN}
+    if made.format != "golang-migrate":
+        settings["migrationsFormat"] = made.format
     written = stacks.write_settings(stack, settings, root.parent)
     how = "copied into the stack" if made.copied else "referenced where it is"
     typer.echo(f"created {root.name}/{stack}/ (no versions yet, an empty rollback.sum)")
-    typer.echo(f"migrations: {made.migrations_dir}/ ({len(made.versions)} version(s), {how})")
+    newest = f"; newest {made.names[-1]}" if made.names else ""
+    typer.echo(f"migrations: {made.migrations_dir}/ ({made.format}: {len(made.versions)} version(s){newest}, {how})")
+    for note in made.notes:
+        typer.echo(f"note: {note}")
     if written is not None:
         typer.echo(f"created {written.name} with the rollback:* settings (target last-good, components "
                    f"{', '.join(settings['components'])}); set rollback:allowedDomains and rollback:vercelProject "
@@ -63,6 +73,8 @@ def init(stack: str = Stack,
         have = stacks.stack_settings(stack, root.parent).get("migrationsDir")
         note = "" if have == made.migrations_dir else \
             f"; add `rollback:migrationsDir: {made.migrations_dir}` under its config: before `rollback record`"
+        if made.format != "golang-migrate":
+            note += f" (and `rollback:migrationsFormat: {made.format}`)"
         typer.echo(f"kept the existing {existing.name}{note}")
     typer.echo(f"next: rollback record {stack} --label LABEL --schema-version N --status known-good "
                "(or --from-live to capture the running system)")
@@ -198,7 +210,9 @@ def record(stack: str = Stack,
                                                  "(default: a copy of the stack's newest version)."),
            git_sha: str | None = typer.Option(None, "--git-sha", help="Release commit (default: git HEAD)."),
            deployment_id: str | None = typer.Option(None, "--deployment-id", help="Vercel deployment id."),
-           schema_version: int | None = typer.Option(None, "--schema-version", help="Migrations applied (N)."),
+           schema_version: str | None = typer.Option(None, "--schema-version", help="Migrations applied: the newest "
+                                                     "one's number or its full name in its tool's words (a Drizzle "
+                                                     "tag, a Prisma folder, a Supabase file stem)."),
            requires_schema: str | None = typer.Option(None, "--requires-schema", help="App's schema range MIN:MAX."),
            function: list[str] = typer.Option([], "--function", help="NAME=FILE (stack-relative SQL file)."),
            flag: list[str] = typer.Option([], "--flag", help="NAME=VALUE job flag (YAML scalar)."),
@@ -208,12 +222,14 @@ def record(stack: str = Stack,
                                            "schema and stack version from the stack's outputs and history; with "
                                            "--status known-good the health gate must pass first."),
            from_live: bool = typer.Option(False, "--from-live", help="Capture the running system of a stack never "
-                                          "applied: schema version from schema_migrations, the deployment the "
+                                          "applied: schema version from the migration tool's own table, the "
+                                          "deployment the "
                                           "aliases point at, the job flags."),
            root: Path | None = Root) -> None:
     """Record the running state as a new version (validated before anything is written)."""
     from rollback_stacks import record as recording
 
+    schema: int | str | None = int(schema_version) if schema_version and schema_version.isdigit() else schema_version
     if from_stack and from_live:
         _refuse("--from-stack and --from-live: got both; expected one; fix: --from-live only before the first apply")
     if from_live:
@@ -221,7 +237,7 @@ def record(stack: str = Stack,
 
         live = command.capture_live(stack, root=root)
         deployment_id = deployment_id or live["deployment_id"]
-        schema_version = schema_version if schema_version is not None else live["schema_version"]
+        schema = schema if schema is not None else live["schema_version"]
         flag = [*(f"{k}={json.dumps(v)}" for k, v in live["flags"].items()), *flag]
 
     if from_stack:
@@ -230,13 +246,13 @@ def record(stack: str = Stack,
         captured = command.capture(stack, require_healthy=status == "known-good")
         deployment_id = deployment_id or captured["deployment_id"]
         git_sha = git_sha or captured["git_sha"]
-        schema_version = schema_version if schema_version is not None else captured["schema_version"]
+        schema = schema if schema is not None else captured["schema_version"]
         stack_version = stack_version or captured["stack_version"]
 
     if not _is_status(status, ("candidate", "known-good")):
         _refuse(f"--status: got {status!r}; expected candidate or known-good; fix: record, then mark it bad")
     cap = recording.Capture(label=label, source=from_file, git_sha=git_sha, deployment_id=deployment_id,
-                            schema_version=schema_version, requires_schema=_schema_range(requires_schema),
+                            schema_version=schema, requires_schema=_schema_range(requires_schema),
                             functions=_pairs(function, "--function"),
                             flags={k: _flag_value(v) for k, v in _pairs(flag, "--flag").items()},
                             status=status, stack_version=stack_version,

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rollback_stacks import sums
+from rollback_stacks import formats, sums
 from rollback_stacks.docs import Document
 from rollback_stacks.errors import TargetError, problem
 from rollback_stacks.model import Version
@@ -18,25 +18,24 @@ IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 SCHEMA_HINT = "see rollback_stacks/schema/version.schema.json"
 
 
-def migration_version(name: str) -> int | None:
-    """The golang-migrate version of a migration file name, or None for other files."""
-    m = MIGRATION.match(name)
-    return int(m.group(1)) if m else None
+def migration_version(name: str, fmt: str = formats.DEFAULT) -> int | None:
+    """The migration number of a file of the format (golang-migrate: its integer prefix), or None for others."""
+    return formats.get(fmt).version_of(name)
 
 
-def migration_files(mdir: Path) -> dict[str, Path]:
-    """golang-migrate files (<version>_<name>.up.sql / .down.sql) in a migrations directory, by file name."""
-    if not mdir.is_dir():
-        return {}
-    return {p.name: p for p in sorted(mdir.iterdir()) if MIGRATION.match(p.name) and p.is_file()}
+def migration_files(mdir: Path, fmt: str = formats.DEFAULT) -> dict[str, Path]:
+    """Every file the format reads in a migrations directory, by path relative to it."""
+    return formats.get(fmt).files(mdir)
 
 
-def migrations_upto(mdir: Path, schema_version: int) -> tuple[dict[str, Path], list[str]]:
-    """Up and down files of the versions <= schema_version, and what is missing or ambiguous among them.
+def migrations_upto(mdir: Path, schema_version: int, fmt: str = formats.DEFAULT) -> tuple[dict[str, Path], list[str]]:
+    """The migration files of the versions <= schema_version, and what is missing or ambiguous among them.
 
     As golang-migrate: versions need not be contiguous, but schema_version (unless 0) must be one of them, and
-    each version has exactly one up file and at most one down file.
+    each version has exactly one up file and at most one down file. Other formats: the tool's own listing.
     """
+    if fmt != formats.DEFAULT:
+        return _listed_upto(mdir, schema_version, formats.get(fmt))
     found: dict[tuple[int, str], list[Path]] = {}
     for name, path in migration_files(mdir).items():
         m = MIGRATION.match(name)
@@ -56,6 +55,18 @@ def migrations_upto(mdir: Path, schema_version: int) -> tuple[dict[str, Path], l
     return {p.name: p for paths in found.values() for p in paths}, problems
 
 
+def _listed_upto(mdir: Path, schema_version: int, fmt: formats.Format) -> tuple[dict[str, Path], list[str]]:
+    """migrations_upto for an up-only tool: the up files its listing applies up to schema_version."""
+    try:
+        _, listing = formats.read(fmt, mdir)
+    except formats.FormatError as err:
+        return {}, [str(err)]
+    problems = [f"exactly one up file for version {schema_version} (schema_version must be a {fmt.name} migration's "
+                f"number; its migrations: {_some(listing.versions())})"] \
+        if schema_version and schema_version not in listing.versions() else []
+    return {m.up: mdir / m.up for m in listing.upto(schema_version)}, problems
+
+
 def _some(versions: list[int]) -> str:
     if not versions:
         return "none"
@@ -63,9 +74,10 @@ def _some(versions: list[int]) -> str:
         f"{', '.join(map(str, versions[:3]))}, …, {', '.join(map(str, versions[-2:]))}"
 
 
-def up_hashes(migrations: Mapping[str, str]) -> list[tuple[int, str]]:
+def up_hashes(migrations: Mapping[str, str], fmt: str = formats.DEFAULT) -> list[tuple[int, str]]:
     """(version, up-file hash) of recorded migrations, in version order."""
-    ups = [(migration_version(name), h) for name, h in migrations.items() if name.endswith(".up.sql")]
+    ups = [(migration_version(name, fmt), h) for name, h in migrations.items()
+           if fmt != formats.DEFAULT or name.endswith(".up.sql")]
     return sorted((v, h) for v, h in ups if v is not None)
 
 
@@ -79,8 +91,9 @@ def required_files(stack_dir: Path, v: Version) -> list[str]:
         return []
     mdir = v.database.migrations_dir.rstrip("/")
     shared = mdir == ".." or mdir.startswith("../")
+    preamble = [v.database.preamble.file] if v.database.preamble else []
     return [f"{mdir}/{name}" for name in v.database.migrations if not shared] + \
-        [f.file for f in v.database.functions.values()]
+        [f.file for f in v.database.functions.values()] + preamble
 
 
 def _sibling(where: str, rel: str) -> str:
@@ -107,7 +120,7 @@ def _check_database(stack_dir: Path, repo: Path, v: Version, doc: Document, wher
                         "correct the path (relative to the stack directory) or restore the directory",
                         line=doc.line(("database", "migrations_dir")), got=repr(db.migrations_dir))]
     line = doc.line(("database", "migrations"))
-    files, missing = migrations_upto(mdir, db.schema_version)
+    files, missing = migrations_upto(mdir, db.schema_version, db.format)
     for what in missing:
         out.append(problem(where, "database.schema_version" if what.startswith("exactly one up file for version")
                            else "database.migrations", f"{what} in {db.migrations_dir}/",
@@ -126,10 +139,12 @@ def _check_database(stack_dir: Path, repo: Path, v: Version, doc: Document, wher
             out.append(problem(_sibling(where, f"{db.migrations_dir}/{name}"), "", "the content recorded in "
                                f"{where} (database.migrations)", "revert the migration file; ship changes as a new "
                                "migration", got="changed since it was recorded"))
-    if not out and sums.fingerprint(up_hashes(db.migrations)) != db.schema_fingerprint:
+    if not out and sums.fingerprint(up_hashes(db.migrations, db.format)) != db.schema_fingerprint:
         out.append(problem(where, "database.schema_fingerprint", "sha256 over the up-migration hashes in version order "
                            "(rollback_stacks.fingerprint)", "record the version again with `rollback record`",
                            line=doc.line(("database", "schema_fingerprint")), got=db.schema_fingerprint[:12] + "…"))
+    if db.preamble is not None:
+        out += _check_preamble(stack_dir, db.preamble.file, db.preamble.sha256, doc, where)
     for name, fn in db.functions.items():
         fline = doc.line(("database", "functions", name, "file"))
         if not IDENT.match(name):
@@ -157,6 +172,22 @@ def _check_database(stack_dir: Path, repo: Path, v: Version, doc: Document, wher
             out.append(problem(where, f"database.triggers.{name}", "a lower-case SQL identifier",
                                "rename the trigger entry", line=doc.line(("database", "triggers", name))))
     return out
+
+
+def _check_preamble(stack_dir: Path, rel: str, sha: str, doc: Document, where: str) -> list[str]:
+    line = doc.line(("database", "preamble", "file"))
+    try:
+        path = safe_path(stack_dir, rel, where=where, field="database.preamble.file", line=line)
+    except TargetError as err:
+        return [str(err)]
+    if not path.is_file():
+        return [problem(where, "database.preamble.file", "an existing SQL file in the stack directory",
+                        "restore the file or correct the path", line=line, got=f"missing {rel}")]
+    if sums.sha256_file(path) != sha:
+        return [problem(_sibling(where, rel), "", f"the sha256 recorded for it in {where} (database.preamble)",
+                        "revert the file, or record a new version with the changed preamble",
+                        got="different content")]
+    return []
 
 
 def check_version(stack_dir: Path, repo: Path, v: Version, doc: Document, where: str,

@@ -53,13 +53,23 @@ class Trigger(Strict):
     enabled: bool = True
 
 
+MigrationFormat = Literal["golang-migrate", "drizzle", "prisma", "supabase"]
+
+
 class DatabaseState(Strict):
-    """Schema version over a golang-migrate directory, plus functions and triggers."""
+    """Schema version over a migrations directory (golang-migrate, Drizzle, Prisma or Supabase), plus functions and
+    triggers."""
 
     migrations_dir: str = Field(min_length=1)
-    schema_version: int = Field(ge=0)
+    format: MigrationFormat = Field(default="golang-migrate",
+                                    description="the migration tool that wrote the directory")
+    preamble: SqlFile | None = Field(default=None, description="SQL creating what the history assumes before its "
+                                     "first migration (platform schemas, roles), for the shadow database")
+    schema_version: int = Field(ge=0, description="the newest applied migration's number (golang-migrate version, "
+                                "Drizzle tag number, Prisma/Supabase timestamp)")
     schema_fingerprint: str = Sha256
-    migrations: dict[str, str] = Field(default_factory=dict, description="migration file -> sha256")
+    migrations: dict[str, str] = Field(default_factory=dict,
+                                       description="migration file (relative to migrations_dir) -> sha256")
     functions: dict[str, SqlFile] = Field(default_factory=dict)
     triggers: dict[str, Trigger] = Field(default_factory=dict)
 

@@ -7,7 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from rollback_stacks import consistency, store, sums
+from rollback_stacks import consistency, formats, store, sums
 from rollback_stacks.errors import TargetError, problem
 
 
@@ -19,6 +19,9 @@ class NewStack:
     migrations_dir: str
     copied: bool
     versions: list[int]
+    format: str = formats.DEFAULT
+    notes: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
 
 
 def _versions(source: Path) -> list[int]:
@@ -36,7 +39,27 @@ def _versions(source: Path) -> list[int]:
     return sorted({v for n in files if (v := consistency.migration_version(n)) is not None})
 
 
-def create(stack: str, source: Path, root: Path | None = None) -> NewStack:
+def _listing(source: Path, fmt_name: str | None) -> formats.Listing:
+    """The directory's migrations in the format asked for, or the one detected."""
+    if not source.is_dir():
+        raise TargetError(problem(source, "--migrations-dir", "an existing directory of migrations",
+                                  "pass the application's migrations directory (e.g. drizzle/, prisma/migrations, "
+                                  "supabase/migrations, db/migrations)", got="no such directory"))
+    try:
+        fmt = formats.get(fmt_name) if fmt_name else formats.detect(source)
+        _, listing = formats.read(fmt, source)
+    except formats.FormatError as err:
+        raise TargetError(problem(source, "--format" if fmt_name else "--migrations-dir",
+                                  "a directory its tool can run", "fix the directory, or pass --format "
+                                  f"({', '.join(formats.FORMATS)})", got=str(err))) from None
+    except UnicodeDecodeError as err:
+        raise TargetError(problem(source, "--migrations-dir", "UTF-8 migration files", "re-encode the file",
+                                  got=str(err))) from None
+    return listing
+
+
+def create(stack: str, source: Path, root: Path | None = None, *, fmt: str | None = None,
+           preamble: Path | None = None) -> NewStack:
     """Create rollback_stacks/<stack>/ with an empty sums file; migrations inside the repository are referenced where
     they are, others are copied into the stack. Refused (nothing written) if the stack exists or input is bad."""
     root = (root or store.default_root()).resolve()
@@ -50,7 +73,13 @@ def create(stack: str, source: Path, root: Path | None = None) -> NewStack:
                                   "choose another name, or record versions in it with `rollback record`",
                                   got="an existing directory"))
     source = source.resolve()
-    versions = _versions(source)
+    listing = _listing(source, fmt)
+    if listing.format == formats.DEFAULT:
+        _versions(source)
+    if preamble is not None and not preamble.is_file():
+        raise TargetError(problem(preamble, "--preamble", "an existing SQL file", "pass the preamble's path",
+                                  got="no such file"))
+    versions = listing.versions()
     copied = not source.is_relative_to(repo)
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{stack}-", dir=root) as tmp:  # same file system: rename is atomic
@@ -58,9 +87,13 @@ def create(stack: str, source: Path, root: Path | None = None) -> NewStack:
         draft.mkdir()
         if copied:
             (draft / "migrations").mkdir()
-            for name, path in consistency.migration_files(source).items():
+            for name, path in consistency.migration_files(source, listing.format).items():
+                (draft / "migrations" / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, draft / "migrations" / name)
+        if preamble is not None:
+            shutil.copy2(preamble, draft / "preamble.sql")
         (draft / sums.SUMS_FILE).write_text(sums.render({}), encoding="utf-8")
         draft.rename(stack_dir)
     mdir = stack_dir / "migrations" if copied else source
-    return NewStack(stack_dir, mdir.relative_to(repo).as_posix(), copied, versions)
+    return NewStack(stack_dir, mdir.relative_to(repo).as_posix(), copied, versions, listing.format,
+                    tuple(listing.notes), tuple(m.name for m in listing.migrations))

@@ -10,6 +10,7 @@ SQL hashes and schema fingerprint from the stack's files, and writes versions/NN
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import subprocess
 from collections.abc import Collection
@@ -18,12 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rollback_stacks import consistency, docs, store, sums, write
+from rollback_stacks import consistency, docs, formats, store, sums, write
 from rollback_stacks.errors import TargetError, problem
 from rollback_stacks.model import FlagValue, Status, Version
 from rollback_stacks.paths import migrations_path, safe_path
 
 _PLACEHOLDER = "0" * 64
+PREAMBLE = "preamble.sql"  # `rollback init --preamble FILE` copies it here
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Capture:
     source: Path | None = None
     git_sha: str | None = None
     deployment_id: str | None = None
-    schema_version: int | None = None
+    schema_version: int | str | None = None  # a number, or a migration's full name in its tool's words
     requires_schema: tuple[int, int] | None = None
     functions: dict[str, str] = field(default_factory=dict)
     flags: dict[str, FlagValue] = field(default_factory=dict)
@@ -96,8 +98,11 @@ def _sections(rec: store.StackRecord, cap: Capture, have: Collection[str] = ()) 
         mdir = _setting(rec, "migrationsDir", "the migrations directory (relative to the repository)",
                         f"run `rollback init {rec.name} --migrations-dir DIR` or add the setting")
         rel = os.path.relpath(rec.repository / str(mdir), rec.dir).replace(os.sep, "/")
-        data["database"] = {"migrations_dir": rel, "schema_version": cap.schema_version,
-                            "schema_fingerprint": _PLACEHOLDER}
+        data["database"] = {"migrations_dir": rel, "format": rec.settings.get("rollback:migrationsFormat",
+                                                                              formats.DEFAULT),
+                            "schema_version": cap.schema_version, "schema_fingerprint": _PLACEHOLDER}
+        if (rec.dir / PREAMBLE).is_file():
+            data["database"]["preamble"] = {"file": PREAMBLE, "sha256": _PLACEHOLDER}
     if cap.deployment_id is not None and "app" not in have:
         fix = f"add it to Pulumi.{rec.name}.yaml (see README: Adopting an existing application)"
         domains = _setting(rec, "allowedDomains", "the alias domains the stack moves", fix)
@@ -137,15 +142,37 @@ def _apply(data: dict[str, Any], cap: Capture) -> None:
         data["pulumi"] = {**(data.get("pulumi") or {}), "stack_version": cap.stack_version}
 
 
+def _named(data: dict[str, Any], cap: Capture, rec: store.StackRecord) -> Capture:
+    """The capture with --schema-version as a number, resolved from a migration's name in its tool's words."""
+    if not isinstance(cap.schema_version, str):
+        return cap
+    db = _section(data, "database", "--schema-version")
+    fmt = formats.get(str(db.get("format") or formats.DEFAULT))
+    mdir = migrations_path(rec.dir, str(db.get("migrations_dir", "")), rec.repository)
+    try:
+        _, listing = formats.read(fmt, mdir)
+        number = listing.resolve(cap.schema_version)
+    except formats.FormatError as err:
+        raise TargetError(problem("record", "--schema-version", f"a {fmt.name} migration's number or full name",
+                                  "pass one of the directory's migrations",
+                                  got=f"{cap.schema_version!r}: {err}")) from None
+    return dataclasses.replace(cap, schema_version=number)
+
+
 def seal(data: dict[str, Any], stack_dir: Path, repo: Path) -> None:
     """Fill in a draft's SQL hashes and schema fingerprint from the stack's files (left to validation if absent)."""
     db = data.get("database")
     if not isinstance(db, dict) or not isinstance(db.get("schema_version"), int):
         return
     mdir = migrations_path(stack_dir, str(db.get("migrations_dir", "")), repo)
-    files, _ = consistency.migrations_upto(mdir, db["schema_version"])
+    fmt = str(db.get("format") or formats.DEFAULT)
+    files, _ = consistency.migrations_upto(mdir, db["schema_version"], fmt)
     db["migrations"] = {name: sums.sha256_file(path) for name, path in sorted(files.items())}
-    db["schema_fingerprint"] = sums.fingerprint(consistency.up_hashes(db["migrations"]))
+    db["schema_fingerprint"] = sums.fingerprint(consistency.up_hashes(db["migrations"], fmt))
+    pre = db.get("preamble")
+    if isinstance(pre, dict) and isinstance(pre.get("file"), str):
+        path = safe_path(stack_dir, pre["file"], field="database.preamble.file")
+        pre["sha256"] = sums.sha256_file(path) if path.is_file() else _PLACEHOLDER
     for name, fn in (db.get("functions") or {}).items():
         if isinstance(fn, dict) and isinstance(fn.get("file"), str):
             path = safe_path(stack_dir, fn["file"], field=f"database.functions.{name}.file")
@@ -177,7 +204,7 @@ def record(stack: str, cap: Capture, *, root: Path | None = None, now: datetime 
         raise TargetError(problem("record", "git_sha", "the release's git commit", "pass --git-sha"))
     data.update(version=number, label=cap.label, git_sha=git_sha, status=cap.status, status_history=[],
                 created_at=now or datetime.now(UTC))
-    _apply(data, cap)
+    _apply(data, _named(data, cap, rec))
     with write.transaction(rec) as scratch:
         seal(data, scratch, rec.repository)
         _write_version(scratch, data)

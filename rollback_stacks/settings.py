@@ -110,6 +110,8 @@ SETTINGS: dict[str, Setting] = {
     "allowedDomains": Setting("a list of domains", _names, '--path "rollback:allowedDomains[0]" app.example.com'),
     "retain": Setting("a whole number ≥ 1 of known-good versions to keep", _int(1), "20"),
     "migrationsDir": Setting("a directory relative to the repository", _text, "db/migrations"),
+    "migrationsFormat": Setting("golang-migrate, drizzle, prisma or supabase",
+                                _choice("golang-migrate", "drizzle", "prisma", "supabase"), "drizzle"),
     "vercelProject": Setting("the Vercel project name or id", _text, "web"),
     "snapshotDestination": Setting("s3 or dir:/path", _choice("s3", "dir:"), "s3"),
     "rdsInstance": Setting("an RDS DB instance identifier", _text, "app-db"),

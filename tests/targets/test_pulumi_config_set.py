@@ -31,6 +31,7 @@ CASES: dict[str, tuple[list[list[str]], Any]] = {
     "allowedDomains": ([["--path", "rollback:allowedDomains[0]", "shop.example.org"]], ["shop.example.org"]),
     "retain": ([["rollback:retain", "20"]], 20),
     "migrationsDir": ([["rollback:migrationsDir", "db/migrate"]], "db/migrate"),
+    "migrationsFormat": ([["rollback:migrationsFormat", "prisma"]], "prisma"),
     "vercelProject": ([["rollback:vercelProject", "storefront"]], "storefront"),
     "snapshotDestination": ([["rollback:snapshotDestination", "dir:/var/backups/pg"]], "dir:/var/backups/pg"),
     "rdsInstance": ([["rollback:rdsInstance", "orders-db"]], "orders-db"),
