@@ -29,6 +29,17 @@ def database_url() -> str:
     return require("DATABASE_URL")
 
 
+def shadow_server_url() -> str:
+    """Where scratch (shadow) databases are created: SHADOW_DATABASE_URL (a server's maintenance database, as
+    Prisma's shadowDatabaseUrl), else DATABASE_URL's own server."""
+    return os.environ.get("SHADOW_DATABASE_URL") or database_url()
+
+
+def has_shadow_server() -> bool:
+    """Whether SHADOW_DATABASE_URL names a separate server for scratch databases."""
+    return bool(os.environ.get("SHADOW_DATABASE_URL"))
+
+
 def database_name() -> str:
     """The database name of DATABASE_URL (safe to show: no credentials)."""
     return str(conninfo_to_dict(database_url()).get("dbname") or "")

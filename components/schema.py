@@ -17,6 +17,8 @@ class SchemaVersionArgs:
 
     target_version: int
     migrations_sql: dict[str, str]
+    format: str = "golang-migrate"
+    preamble: str | None = None
     checksums: dict[str, str] = field(default_factory=dict)
     allow_data_loss: bool = False
     locks: LockSettings = field(default_factory=LockSettings)
@@ -32,6 +34,8 @@ class SchemaVersion(pulumi.ComponentResource):
         super().__init__(f"{TYPE_PREFIX}SchemaVersion", name, None, opts)
         step = SchemaMigration(
             f"{name}-migrate", {"target_version": args.target_version, "sql": args.migrations_sql,
+                                **({"format": args.format, "preamble": args.preamble}
+                                   if args.format != "golang-migrate" else {}),
                                 "checksums": args.checksums, "allow_data_loss": args.allow_data_loss,
                                 "locks": args.locks.props(),
                                 "jobs_frozen_by": args.frozen_by}, child_opts(self, component_deps(opts)))

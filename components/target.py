@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from components.compatibility import Range, Side
-from components.providers.migrations import FILE_RE
 from components.rollout import COMPONENTS, digest
+from rollback_stacks import formats
 from rollback_stacks.model import Version
 from rollback_stacks.paths import safe_path
 from rollback_stacks.store import StackRecord
@@ -26,6 +26,8 @@ class ReleaseTarget:
     deployment_id: str | None = None
     schema_version: int | None = None
     migrations_sql: dict[str, str] = field(default_factory=dict)
+    migrations_format: str = formats.DEFAULT
+    preamble_sql: str | None = None
     checksums: dict[str, str] = field(default_factory=dict)
     functions: dict[str, dict[str, str]] = field(default_factory=dict)
     triggers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -67,11 +69,9 @@ class ReleaseTarget:
         return "ro-" + digest(state)
 
 
-def migration_files(directory: Path) -> dict[str, str]:
-    """Every golang-migrate file of a directory, by file name."""
-    if not directory.is_dir():
-        return {}
-    return {p.name: p.read_text() for p in sorted(directory.iterdir()) if p.is_file() and FILE_RE.match(p.name)}
+def migration_files(directory: Path, fmt: str = formats.DEFAULT) -> dict[str, str]:
+    """Every file the format reads in a directory, by relative path, with its exact text (tools hash the bytes)."""
+    return {rel: path.read_bytes().decode("utf-8") for rel, path in formats.get(fmt).files(directory).items()}
 
 
 def load_target(record: StackRecord, version: Version) -> ReleaseTarget:
@@ -90,7 +90,9 @@ def load_target(record: StackRecord, version: Version) -> ReleaseTarget:
         domains=list(app.domains) if app else [],
         deployment_id=app.deployment_id if app else None,
         schema_version=db.schema_version if db else None,
-        migrations_sql=migration_files(record.migrations_dir(version)) if db else {},
+        migrations_sql=migration_files(record.migrations_dir(version), db.format) if db else {},
+        migrations_format=db.format if db else formats.DEFAULT,
+        preamble_sql=safe_path(stack_dir, db.preamble.file).read_text() if db and db.preamble else None,
         checksums=checksums,
         functions={name: {"file": fn.file, "sha256": fn.sha256, "sql": safe_path(stack_dir, fn.file).read_text()}
                    for name, fn in (db.functions.items() if db else [])},

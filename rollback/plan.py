@@ -123,6 +123,11 @@ def step_from_event(index: int, event: EngineEvent) -> Step | None:
     plan: dict[str, Any] = new["plan"] if isinstance(new.get("plan"), dict) else {}
     data_loss = plan.get("data_loss")
     warnings += [f"data loss in {name}: {item}" for item in data_loss or []]
+    if isinstance(plan.get("unknown"), str) and ":" in plan["unknown"]:
+        warnings.append(f"{name} could not be previewed: {plan['unknown']}")
+    if plan.get("refused"):
+        warnings.append(f"{name} will refuse to run: {plan['refused']}")
+        changes.pop("plan.refused", None)
     raw = (meta.new.inputs if meta.new else None) or {}
     files = plan.get("files")
     warnings += blocker_warnings(name, raw)

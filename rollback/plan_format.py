@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
+from components.providers.migrations import GENERATED
 from rollback.plan import Plan, Step
 
 OP_MARK = {"create": "+", "update": "~", "delete": "-", "replace": "±", "create-replacement": "±",
@@ -84,6 +85,11 @@ def to_text(plan: Plan) -> Text:
         out.append(f" {s.name}")
         for change in _change_lines(s):
             out.append(f"\n       {change}")
+        for name, stmts in s.sql.items():
+            if name == GENERATED:  # no file to read: the reviewer sees every generated statement here
+                out.append(f"\n       {name}: {len(stmts)} statement(s)")
+                for stmt in stmts:
+                    out.append("\n" + "\n".join(f"         {line}" for line in stmt.splitlines()) + ";")
     for w in plan.warnings:
         out.append("\n")
         out.append("warning:", "red")

@@ -92,9 +92,14 @@ def _refuse(message: str) -> NoReturn:
 
 
 def _summary(v: Version, last_good: int | None) -> dict[str, Any]:
+    from rollback_stacks.formats import recorded_name
+
+    db = v.database
     return {"version": v.version, "label": v.label, "status": v.status, "created_at": v.created_at.isoformat(),
             "git_sha": v.git_sha, "deployment_id": v.app.deployment_id if v.app else None,
-            "schema_version": v.database.schema_version if v.database else None, "last_good": v.version == last_good}
+            "schema_version": db.schema_version if db else None,
+            "schema_name": recorded_name(db.format, db.migrations, db.schema_version) if db else None,
+            "last_good": v.version == last_good}
 
 
 @targets_app.command("list")
@@ -121,7 +126,8 @@ def list_versions(stack: str = Stack, format_: str = typer.Option("text", "--for
     for r in rows:
         created = r["created_at"][:16].replace("T", " ")
         table.add_row(str(r["version"]), r["label"], f"[{style[r['status']]}]{r['status']}[/]", created,
-                      r["deployment_id"] or "-", str(r["schema_version"] or "-"), "last-good" if r["last_good"] else "")
+                      r["deployment_id"] or "-", r["schema_name"] or str(r["schema_version"] or "-"),
+                      "last-good" if r["last_good"] else "")
     Console().print(table)
 
 

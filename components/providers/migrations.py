@@ -7,7 +7,9 @@ not be contiguous, and a version's up and down files may have different names.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 FILE_RE = re.compile(r"^(\d+)_(.*)\.(up|down)\.sql$")
 COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
@@ -39,6 +41,22 @@ class Migration:
         return file.removesuffix(".up.sql").removesuffix(".down.sql")
 
 
+class Versioned(Protocol):
+    """A migration as planning needs it (golang-migrate's Migration here, or a format's)."""
+
+    @property
+    def version(self) -> int: ...
+    @property
+    def up(self) -> str | None: ...
+    @property
+    def down(self) -> str | None: ...
+    @property
+    def name(self) -> str: ...
+
+
+GENERATED = "(generated way back)"  # the file name of a step whose SQL is generated from the target's schema
+
+
 @dataclass(frozen=True)
 class Step:
     """Run `file`; afterwards the database is at `to` (None: no version row, as after the last down)."""
@@ -46,6 +64,11 @@ class Step:
     file: str
     direction: str
     to: int | None
+
+    @property
+    def generated(self) -> bool:
+        """Whether the step's SQL is generated (no down file exists for the way back)."""
+        return self.file == GENERATED
 
 
 @dataclass
@@ -86,8 +109,9 @@ def parse(files: list[str]) -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-def plan(migrations: list[Migration], current: int | None, target: int) -> Plan:
-    """The golang-migrate steps from current to target (up: ascending .up.sql, down: descending .down.sql)."""
+def plan(migrations: Sequence[Versioned], current: int | None, target: int, *, generate: bool = False) -> Plan:
+    """The steps from current to target (up: ascending up files, down: descending down files); with `generate`
+    (an up-only history), the way down is one generated step straight to the target."""
     versions = [m.version for m in migrations]
     if target and target not in versions:
         raise MigrationError(f"target schema version {target} has no migration file (known: {versions})")
@@ -102,6 +126,8 @@ def plan(migrations: list[Migration], current: int | None, target: int) -> Plan:
                 if m.up is None:
                     raise MigrationError(f"migration {m.name} has no .up.sql file")
                 result.steps.append(Step(m.up, "up", m.version))
+    elif target < now and generate:
+        result.steps.append(Step(GENERATED, "down", target or None))
     elif target < now:
         below = [m for m in migrations if m.version <= now]
         for i in range(len(below) - 1, -1, -1):

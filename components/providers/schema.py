@@ -1,4 +1,8 @@
-"""Schema migration step: a golang-migrate compatible runner (schema_migrations(version, dirty)) up or down."""
+"""Schema migration step: moves the schema up or down, keeping the migration tool's own bookkeeping truthful.
+
+golang-migrate (schema_migrations(version, dirty)) is run file by file with its down files; an up-only history
+(Drizzle, Prisma, Supabase) goes down by one generated step (components.providers.way_back).
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,11 @@ import pulumi
 from pulumi.dynamic import CheckResult, DiffResult, ReadResult, Resource
 
 from components import runtime_env
-from components.providers import locks, sql_units
+from components.providers import locks, sql_units, way_back
 from components.providers import migrations as mig
 from components.providers.base import StepProvider, normalize, public, scalar
 from components.rollout import sha256_text
+from rollback_stacks import formats
 
 TABLE_DDL = "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)"
 LOCK_SALT = 1486364155  # golang-migrate's advisory-lock salt: our lock excludes a concurrent `migrate` run too
@@ -62,6 +67,28 @@ def version_statements(version: int | None) -> str:
     if version is None:
         return "DELETE FROM schema_migrations"
     return f"DELETE FROM schema_migrations; INSERT INTO schema_migrations VALUES ({int(version)}, false)"
+
+
+def format_of(news: dict[str, Any]) -> formats.Format:
+    """The migration format the step's files are in (golang-migrate when unset)."""
+    return formats.get(str(news.get("format") or formats.DEFAULT))
+
+
+def read_live(conn: psycopg.Connection, fmt: formats.Format, listing: formats.Listing) -> tuple[int | None, str | None]:
+    """(version, problem) as the tool's own table says; (None, None) before it exists."""
+    if fmt.name == formats.DEFAULT:
+        version, dirty = read_version(conn)
+        return version, dirty_message(version) if dirty else None
+    if scalar(conn.execute("SELECT to_regclass(%s)", (fmt.table,))) is None:
+        return None, None
+    return fmt.live_version(conn.execute(fmt.applied()).fetchall(), listing)
+
+
+def bookkeeping(conn: psycopg.Connection, fmt: formats.Format, listing: formats.Listing, files: dict[str, str],
+                before: int | None, to: int | None) -> str:
+    """The tool's bookkeeping for a move from `before` to `to`, as literal SQL (sent with an atomic file)."""
+    cur = psycopg.ClientCursor(conn)
+    return ";\n".join(cur.mogrify(sql, params) for sql, params in fmt.moved(listing, files, before, to))
 
 
 def dirty_message(version: int | None) -> str:
@@ -135,36 +162,51 @@ def _acquire(conn: psycopg.Connection, key: int) -> None:
 
 
 def describe(news: dict[str, Any]) -> dict[str, Any]:
-    """Preview of the migration against the live database: from, to, direction, files, data at risk, and the
-    sessions that would block its statements now."""
+    """Preview of the migration against the live database: from, to, direction, files (or the generated way back
+    with its statements and hazards), data at risk, and the sessions that would block its statements now."""
     files: dict[str, str] = news.get("sql") or {}
     target = int(news["target_version"])
     guard = locks.Guard(news.get("locks"), "plan")
     try:
+        fmt = format_of(news)
+        listing = fmt.listing(files)
         with psycopg.connect(guard.conninfo(), connect_timeout=5) as conn:
-            current, dirty = read_version(conn)
-            if dirty:
-                return {"from": current, "to": target, "refused": dirty_message(current)}
-            p = mig.plan(mig.parse(list(files)), current, target)
+            current, problem = read_live(conn, fmt, listing)
+            if problem:
+                return {"from": current, "to": target, "refused": problem}
+            p = mig.plan(listing.migrations, current, target, generate=not fmt.has_downs)
             out: dict[str, Any] = p.describe()
-            tables = [t for s in p.steps for t in sql_units.relations(files[s.file])]
+            if fmt.name != formats.DEFAULT:
+                out.update(format=fmt.name, names={"from": listing.label(current), "to": listing.label(target)})
+            texts = dict(files)
+            if any(s.generated for s in p.steps):
+                generated = way_back.generate(conn, guard, fmt, listing, files, news.get("preamble"), current, target)
+                out["generated"] = generated
+                if generated.get("refused"):
+                    return {**out, "refused": generated["refused"]}
+                texts[mig.GENERATED] = way_back.sql_text(generated)
+            tables = [t for s in p.steps for t in sql_units.relations(texts[s.file])]
             blockers = locks.blockers_now(conn, list(dict.fromkeys(tables)), guard.timeout_ms) if p.steps else []
             if blockers:
                 out["blockers"] = [asdict(b) for b in blockers]
             try:
-                drops = destructive_now(conn, files, p.steps)
+                drops = destructive_now(conn, texts, p.steps)
                 out["data_loss"] = lossy(drops)
                 if drops:
                     out["destructive"] = drops
             except psycopg.errors.LockNotAvailable:
                 conn.rollback()
                 out["data_loss"] = ["unknown: a session holds a lock on a table the down files drop"]
-            marked = {s.file: m for s, m in ((s, sql_units.mode(units(files, s))) for s in p.steps) if m != "atomic"}
+            marked = {s.file: m for s, m in ((s, sql_units.mode(units(files, s))) for s in p.steps
+                                             if not s.generated) if m != "atomic"}
             return {**out, "non_atomic": marked} if marked else out
-    except (mig.MigrationError, sql_units.UnitError) as err:
+    except (mig.MigrationError, sql_units.UnitError, formats.FormatError, way_back.WayBackRefused) as err:
         return {"to": target, "refused": str(err)}
-    except Exception as err:  # preview must not fail just because the database is unreachable
+    except psycopg.OperationalError as err:  # preview must not fail just because the database is unreachable
         return {"to": target, "unknown": type(err).__name__}
+    except Exception as err:  # a bug or an unexpected database answer: said, not hidden
+        first = (str(err).strip().splitlines() or [""])[0][:300]
+        return {"to": target, "unknown": f"{type(err).__name__}: {first}"}
 
 
 class SchemaVersionProvider(StepProvider):
@@ -195,42 +237,56 @@ class SchemaVersionProvider(StepProvider):
         under the lock budget."""
         files: dict[str, str] = news.get("sql") or {}
         target = int(news["target_version"])
+        fmt = format_of(news)
+        listing = fmt.listing(files)
         with locks.Guard(news.get("locks"), self.step) as guard, guard.connect(autocommit=True) as conn:
             key = lock_id(runtime_env.database_name())
             _acquire(conn, key)
             try:
-                guard.run("creating schema_migrations", lambda: conn.execute(TABLE_DDL))
-                current, dirty = read_version(conn)
-                if dirty:
-                    raise DirtyDatabase(dirty_message(current))
-                plan = mig.plan(mig.parse(list(files)), current, target)
-                verify_checksums(files, news.get("checksums") or {}, [s.file for s in plan.steps])
+                ddl = [TABLE_DDL] if fmt.name == formats.DEFAULT else fmt.ensure()
+                guard.run(f"creating {fmt.table}", lambda: [conn.execute(d) for d in ddl])
+                current, problem = read_live(conn, fmt, listing)
+                if problem:
+                    raise DirtyDatabase(problem)
+                plan = mig.plan(listing.migrations, current, target, generate=not fmt.has_downs)
+                verify_checksums(files, news.get("checksums") or {}, [s.file for s in plan.steps if not s.generated])
                 try:
-                    split = [(step, units(files, step)) for step in plan.steps]
+                    split = [(step, [] if step.generated else units(files, step)) for step in plan.steps]
                 except sql_units.UnitError as err:
                     raise mig.MigrationError(str(err)) from None
+                planned = normalize(news.get("plan")) or {}
+                texts = {**files, mig.GENERATED: way_back.planned_sql(planned)}
                 # Allowed, the pre-check would refuse nothing (the preview has shown what goes): it is not run.
                 risks = [] if news.get("allow_data_loss") else guard.run(
-                    "the data-loss pre-check", lambda: data_at_risk(conn, files, plan.steps))
+                    "the data-loss pre-check", lambda: data_at_risk(conn, texts, plan.steps))
                 if risks:
                     raise mig.MigrationError("data-loss pre-check refused the migration: " + "; ".join(risks)
                                              + " (set allow_data_loss / rollback:allowDataLoss to proceed)")
                 applied: list[str] = []
+                generated: dict[str, Any] = {}
                 for step, step_units in split:
-                    applied.append(self._step(conn, guard, step, step_units, current, sha256_text(files[step.file])))
+                    moved = version_statements(step.to) if fmt.name == formats.DEFAULT else \
+                        bookkeeping(conn, fmt, listing, files, current, step.to)
+                    if step.generated:
+                        generated = way_back.run(conn, guard, planned, moved)
+                        applied.append(step.file)
+                    else:
+                        applied.append(self._step(conn, guard, step, step_units, current,
+                                                  sha256_text(files[step.file]), moved))
                     current = step.to
             finally:
                 try:
                     conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
                 except psycopg.Error:
                     pass  # the session is gone, and its advisory lock with it
-        return {**news, "plan": plan.describe(), "version": target, "dirty": False, "applied": applied,
+        described = {**plan.describe(), **({"generated": generated} if generated else {})}
+        return {**news, "plan": described, "version": target, "dirty": False, "applied": applied,
                 "lock_waits": guard.outputs()}
 
     @staticmethod
     def _step(conn: psycopg.Connection, guard: locks.Guard, step: mig.Step, step_units: list[sql_units.Unit],
-              before: int | None, sha: str) -> str:
-        """Run one file so that schema_migrations never lies and is never dirty.
+              before: int | None, sha: str, moved: str) -> str:
+        """Run one file so that the tool's bookkeeping (`moved`) never lies and is never dirty.
 
         An atomic file commits in ONE transaction with its version row: a cut anywhere leaves the schema clean at
         `before`. A file that commits in parts (its own COMMITs, statements that cannot run in a transaction)
@@ -244,7 +300,7 @@ class SchemaVersionProvider(StepProvider):
         def run_part(i: int) -> None:
             unit, last = step_units[i], i == len(step_units) - 1
             if atomic:  # one simple query: PostgreSQL runs the file and its version row as ONE implicit transaction
-                conn.execute(f"{unit.sql}\n;\n{version_statements(step.to)}")
+                conn.execute(f"{unit.sql}\n;\n{moved}")
                 return
             if not unit.transactional:
                 conn.execute(unit.sql)
@@ -252,7 +308,7 @@ class SchemaVersionProvider(StepProvider):
                 if unit.transactional and unit.sql:
                     conn.execute(unit.sql)
                 if last:
-                    set_version(conn, step.to, False)  # never dirty: the marker commits with the step
+                    conn.execute(moved)  # never dirty: the tool's bookkeeping commits with the step
                     if not atomic:
                         conn.execute("DELETE FROM rollback_control.migration_progress WHERE file = %s", (step.file,))
                 else:
@@ -278,8 +334,13 @@ class SchemaVersionProvider(StepProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: the live version and dirty flag."""
+        fmt = format_of(public(props))
         with psycopg.connect(runtime_env.database_url()) as conn:
-            version, dirty = read_version(conn)
+            if fmt.name == formats.DEFAULT:
+                version, dirty = read_version(conn)
+            else:
+                version, problem = read_live(conn, fmt, fmt.listing(props.get("sql") or {}))
+                dirty = problem is not None
         return ReadResult(id_, {**props, "version": version, "dirty": dirty})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:

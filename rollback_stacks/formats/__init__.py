@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from rollback_stacks.formats.base import Format, FormatError, Listing, Migration, Sql
@@ -13,7 +14,8 @@ from rollback_stacks.formats.supabase import Supabase
 FORMATS: dict[str, Format] = {f.name: f for f in (GolangMigrate(), Drizzle(), Prisma(), Supabase())}
 DEFAULT = "golang-migrate"
 
-__all__ = ["DEFAULT", "FORMATS", "Format", "FormatError", "Listing", "Migration", "Sql", "detect", "get", "read"]
+__all__ = ["DEFAULT", "FORMATS", "Format", "FormatError", "Listing", "Migration", "Sql", "detect", "get", "read",
+           "recorded_name"]
 
 
 def get(name: str) -> Format:
@@ -32,6 +34,15 @@ def detect(mdir: Path) -> Format:
             return FORMATS[name]
     raise FormatError(f"{mdir}: no migrations of a known format (golang-migrate N_name.up.sql, Drizzle "
                       "meta/_journal.json, Prisma <timestamp>_name/migration.sql, Supabase <timestamp>_name.sql)")
+
+
+def recorded_name(fmt_name: str, files: Iterable[str], version: int) -> str | None:
+    """The tool's name of a recorded version (from the recorded migration files' paths), or None."""
+    fmt = get(fmt_name)
+    for rel in files:
+        if fmt.version_of(rel) == version and not rel.endswith(".down.sql"):
+            return rel.split("/", 1)[0] if "/" in rel else rel.removesuffix(".up.sql").removesuffix(".sql")
+    return None
 
 
 def read(fmt: Format, mdir: Path) -> tuple[dict[str, str], Listing]:
