@@ -69,10 +69,11 @@ def created_on_tables(texts: Sequence[str]) -> set[tuple[str, str, str]]:
 
 def platform_publications(conn: psycopg.Connection, texts: Sequence[str]) -> list[str]:
     """Live publications no migration creates (Supabase's supabase_realtime): the history adds tables to them."""
-    mine = set()
+    mine: set[str] = set()
     for text in texts:
         try:
-            mine.update(s.stmt.pubname for s in parser.parse_sql(text) if isinstance(s.stmt, ast.CreatePublicationStmt))
+            mine.update(str(s.stmt.pubname) for s in parser.parse_sql(text)
+                        if isinstance(s.stmt, ast.CreatePublicationStmt))
         except parser.ParseError:
             continue
     return [str(r[0]) for r in conn.execute("SELECT pubname FROM pg_publication ORDER BY pubname").fetchall()
