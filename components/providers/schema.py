@@ -191,7 +191,7 @@ def describe(news: dict[str, Any]) -> dict[str, Any]:
                 out["blockers"] = [asdict(b) for b in blockers]
             try:
                 drops = destructive_now(conn, texts, p.steps)
-                out["data_loss"] = lossy(drops)
+                out["data_loss"] = lossy(drops) + way_back.value_losses(out)
                 if drops:
                     out["destructive"] = drops
             except psycopg.errors.LockNotAvailable:
@@ -258,7 +258,8 @@ class SchemaVersionProvider(StepProvider):
                 texts = {**files, mig.GENERATED: way_back.planned_sql(planned)}
                 # Allowed, the pre-check would refuse nothing (the preview has shown what goes): it is not run.
                 risks = [] if news.get("allow_data_loss") else guard.run(
-                    "the data-loss pre-check", lambda: data_at_risk(conn, texts, plan.steps))
+                    "the data-loss pre-check", lambda: data_at_risk(conn, texts, plan.steps)) + \
+                    way_back.value_losses(planned)
                 if risks:
                     raise mig.MigrationError("data-loss pre-check refused the migration: " + "; ".join(risks)
                                              + " (set allow_data_loss / rollback:allowDataLoss to proceed)")

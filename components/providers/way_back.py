@@ -15,6 +15,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from components import runtime_env
 from components.providers import locks, sql_units
+from components.providers.migrations import GENERATED
 from components.providers.wayback import apply as wb_apply
 from components.providers.wayback import plan as wb_plan
 from components.providers.wayback import renames, shadow
@@ -169,6 +170,17 @@ def planned_sql(planned: dict[str, Any]) -> str:
     """The SQL text of the previewed way back ('' when none was planned)."""
     generated = planned.get("generated")
     return sql_text(generated) if isinstance(generated, dict) and generated.get("statements") else ""
+
+
+def value_losses(planned: dict[str, Any]) -> list[str]:
+    """Values the previewed way back destroys without dropping a table or column (an enum value rows still hold):
+    the drops are counted from the SQL itself (schema.destructive_now)."""
+    generated = planned.get("generated")
+    if not isinstance(generated, dict):
+        return []
+    return [f"{GENERATED} {h['message']}" for stmt in generated.get("statements") or []
+            for h in stmt.get("hazards") or []
+            if h.get("kind") == "DELETES_DATA" and "row(s) of" in h.get("message", "")]
 
 
 def run(conn: psycopg.Connection, guard: locks.Guard, planned: dict[str, Any], moved: str) -> dict[str, Any]:
