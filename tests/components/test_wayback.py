@@ -430,7 +430,7 @@ def test_owner_without_superuser_but_with_createdb(sandbox, admin):
         with pytest.raises(shadow.ShadowError) as err:
             shadow.ensure(as_role, uuid.uuid4().hex, replay([]))
         assert f"role {role} cannot create scratch databases" in str(err.value)
-        assert "CREATEDB" in str(err.value) and "rollback:shadowDatabaseUrl" in str(err.value)
+        assert "CREATEDB" in str(err.value) and "SHADOW_DATABASE_URL" in str(err.value)
         assert "\n" not in str(err.value)
     finally:
         shadow.drop(admin, shadow.PREFIX + key[:20])

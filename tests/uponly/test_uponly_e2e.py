@@ -207,3 +207,31 @@ RENAMED_VALUES: dict[str, list[tuple[str, list[tuple[Any, ...]]]]] = {
     "supabase": [("SELECT name, topic FROM public.channels ORDER BY name",
                   [("design-review", None), ("general", "Company-wide announcements")])],
 }
+
+
+def test_adopting_a_database_the_tool_migrated_starts_from_its_table(sandbox: Any, engine_dir: Path,
+                                                                     tmp_path: Path) -> None:
+    c = CORPORA["drizzle"]
+    project = Project(sandbox, tmp_path, c)
+    try:
+        done = support.drizzle_migrate(project.dsn, c.migrations)  # the team's CI ran drizzle's migrator
+        assert done.returncode == 0, done.stderr
+        project.run("init", "app", "--migrations-dir", str(c.migrations), "--components", "schema")
+        project.run("record", "app", "--label", "k", "--schema-version", c.k, "--status", "known-good",
+                    "--git-sha", "0a1b2c3d")
+        live = project.run("record", "app", "--label", "live", "--from-live", "--status", "known-good",
+                           "--git-sha", "0a1b2c3d")
+        assert "version 2 (live)" in live.stdout
+        listed = project.run("targets", "list", "app", "--format", "json").stdout
+        assert f'"schema_name": "{c.head}"' in listed  # read from drizzle.__drizzle_migrations
+        plan = project.run("plan", "app", "--to", "live", ok=False)  # the stack's first apply: a create, no files
+        assert '"direction": "none", "files": []' in plan.stdout, plan.stdout  # we start where drizzle left it
+        project.apply("live")
+        project.apply("k", "--allow-data-loss")
+        project.assert_schema_is_replay(c.k)
+        assert_bookkeeping_says(project, c.k)
+        again = support.drizzle_migrate(project.dsn, c.migrations)
+        assert again.returncode == 0, again.stderr
+        project.assert_schema_is_replay(c.head)
+    finally:
+        project.close()

@@ -73,7 +73,7 @@ def require_createdb(conn: psycopg.Connection) -> None:
 def _no_createdb(conn: psycopg.Connection) -> str:
     role = scalar(conn.execute("SELECT current_user"))
     return (f"role {role} cannot create scratch databases on {conn.info.host}:{conn.info.port}: grant it CREATEDB "
-            f"(ALTER ROLE {role} CREATEDB) or set rollback:shadowDatabaseUrl to a server where scratch databases "
+            f"(ALTER ROLE {role} CREATEDB) or set SHADOW_DATABASE_URL to a server where scratch databases "
             "may be created")
 
 
