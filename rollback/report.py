@@ -89,6 +89,8 @@ class Step(Model):
     ended_at: datetime | None = None
     detail: str = ""
     error: str | None = Field(None, description="a failed step's own message (the provider's error)")
+    sql: list[str] | None = Field(
+        None, description="the statements a generated way back ran (an up-only history going down), in order")
     lock_waits: dict[str, Any] | None = Field(
         None, description="the lock budget at work: lock_retries, lock_wait_seconds, the blockers met "
                           "(pid, application_name, state, seconds, redacted query) and the ones --cancel-blockers "
@@ -286,6 +288,9 @@ def render_markdown(report: Report) -> str:
     if waited:
         out += ["", "## Lock waits", ""]
         out += [_lock_line(s) for s in waited]
+    for step in (s for s in report.steps if s.sql):
+        out += ["", f"## SQL that ran: {step.name} (generated way back)", "", "```sql",
+                *(f"{stmt.rstrip().rstrip(';')};" for stmt in step.sql or []), "```"]
     out += ["", "## Changes", ""]
     out += [f"- `{c.op}` {c.resource}" + (f" ({c.component})" if c.component else "")
             + (f": {c.from_ or '—'} → {c.to or '—'}" if (c.from_ or c.to) else "")

@@ -142,6 +142,8 @@ def test_release_roll_back_and_the_tools_own_runner_rolls_forward(project: Proje
     project.apply("k", "--allow-data-loss")
     project.assert_schema_is_replay(c.k)
     assert_bookkeeping_says(project, c.k)
+    report = max(project.reports.glob("app-*/report.md")).read_text()  # the SQL that ran is kept
+    assert "## SQL that ran" in report and "RENAME" in report.upper(), report
     after = [support.rows(project.dsn, f"SELECT count(*) FROM {k}")[0][0] for _, k in KEPT[c.format]]
     assert after == before  # rows kept in every table that exists at K and head
     for query, expected in RENAMED_VALUES[c.format]:
