@@ -235,7 +235,7 @@ def record(stack: str = Stack,
     """Record the running state as a new version (validated before anything is written)."""
     from rollback_stacks import record as recording
 
-    schema: int | str | None = int(schema_version) if schema_version and schema_version.isdigit() else schema_version
+    schema: int | str | None = schema_version  # a number or name in the tool's words: resolved by its format
     if from_stack and from_live:
         _refuse("--from-stack and --from-live: got both; expected one; fix: --from-live only before the first apply")
     if from_live:

@@ -143,6 +143,11 @@ def _check_database(stack_dir: Path, repo: Path, v: Version, doc: Document, wher
         out.append(problem(where, "database.schema_fingerprint", "sha256 over the up-migration hashes in version order "
                            "(rollback_stacks.fingerprint)", "record the version again with `rollback record`",
                            line=doc.line(("database", "schema_fingerprint")), got=db.schema_fingerprint[:12] + "…"))
+    if db.functions and db.format != formats.DEFAULT:
+        out.append(problem(where, "database.functions", f"no functions managed apart from a {db.format} history",
+                           "create and change those functions in the history's own migrations: the generated way "
+                           "back restores the target's schema and would drop a function no migration creates",
+                           line=doc.line(("database", "functions"))))
     if db.preamble is not None:
         out += _check_preamble(stack_dir, db.preamble.file, db.preamble.sha256, doc, where)
     for name, fn in db.functions.items():

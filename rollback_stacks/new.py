@@ -55,6 +55,10 @@ def _listing(source: Path, fmt_name: str | None) -> formats.Listing:
     except UnicodeDecodeError as err:
         raise TargetError(problem(source, "--migrations-dir", "UTF-8 migration files", "re-encode the file",
                                   got=str(err))) from None
+    if fmt_name and not listing.migrations:
+        raise TargetError(problem(source, "--format", f"{fmt_name} migrations in the directory",
+                                  "pass the format its tool wrote (or omit --format to detect it)",
+                                  got=f"no {fmt_name} migration"))
     return listing
 
 

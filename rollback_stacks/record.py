@@ -148,6 +148,8 @@ def _named(data: dict[str, Any], cap: Capture, rec: store.StackRecord) -> Captur
         return cap
     db = _section(data, "database", "--schema-version")
     fmt = formats.get(str(db.get("format") or formats.DEFAULT))
+    if fmt.name == formats.DEFAULT and cap.schema_version.strip().isdigit():
+        return dataclasses.replace(cap, schema_version=int(cap.schema_version))  # a version: checked when validated
     mdir = migrations_path(rec.dir, str(db.get("migrations_dir", "")), rec.repository)
     try:
         _, listing = formats.read(fmt, mdir)
