@@ -152,7 +152,7 @@ class Release(pulumi.ComponentResource):
             return None
         schema = SchemaVersion(f"{self._name}-schema", SchemaVersionArgs(
             target_version=t.schema_version, migrations_sql=t.migrations_sql, checksums=t.checksums,
-            format=t.migrations_format, preamble=t.preamble_sql,
+            format=t.migrations_format, preamble=t.preamble_sql, downs=t.downs,
             allow_data_loss=a.allow_data_loss, locks=a.locks, frozen_by=self._frozen_by), self._opts())
         self.schema_version = schema.version
         return schema

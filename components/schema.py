@@ -23,6 +23,7 @@ class SchemaVersionArgs:
     allow_data_loss: bool = False
     locks: LockSettings = field(default_factory=LockSettings)
     frozen_by: pulumi.Input[str] | None = None
+    downs: dict[str, str] = field(default_factory=dict)  # frozen downs of an up-only history, by stack path
 
 
 class SchemaVersion(pulumi.ComponentResource):
@@ -36,6 +37,7 @@ class SchemaVersion(pulumi.ComponentResource):
             f"{name}-migrate", {"target_version": args.target_version, "sql": args.migrations_sql,
                                 **({"format": args.format, "preamble": args.preamble}
                                    if args.format != "golang-migrate" else {}),
+                                **({"downs": args.downs} if args.downs else {}),
                                 "checksums": args.checksums, "allow_data_loss": args.allow_data_loss,
                                 "locks": args.locks.props(),
                                 "jobs_frozen_by": args.frozen_by}, child_opts(self, component_deps(opts)))

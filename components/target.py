@@ -9,6 +9,7 @@ from typing import Any
 
 from components.compatibility import Range, Side
 from components.rollout import COMPONENTS, digest
+from rollback_stacks import downs as frozen_downs
 from rollback_stacks import formats
 from rollback_stacks.model import Version
 from rollback_stacks.paths import safe_path
@@ -39,6 +40,7 @@ class ReleaseTarget:
     app_accepts: Range | None = None
     objects_of: str = ""  # the label of the version whose functions and triggers these are
     objects_accept: Range | None = None
+    downs: dict[str, str] = field(default_factory=dict)  # the stack's frozen downs (rollback_stacks.downs), by path
 
     def side(self) -> Side:
         """What this target serves, as the step ordering sees it."""
@@ -105,4 +107,5 @@ def load_target(record: StackRecord, version: Version) -> ReleaseTarget:
         app_accepts=accepts,
         objects_of=version.label,
         objects_accept=accepts,  # functions and triggers are released with the app: its range is theirs
+        downs=frozen_downs.texts(stack_dir) if db and db.format != formats.DEFAULT else {},
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from rollback.downs_cli import register as register_downs
 from rollback.errors import RollbackError
 from rollback.policy_cli import register as register_policy
 from rollback.rollout_cli import register as register_rollout
@@ -21,6 +22,7 @@ app.add_typer(sandbox_app, name="sandbox")
 register_targets(app)
 register_rollout(app)
 register_policy(app)
+register_downs(app)
 
 SandboxDir = typer.Option(None, "--dir", envvar="ROLLBACK_SANDBOX_DIR",
                           help="Sandbox directory (default: a fixed per-user temp dir).")

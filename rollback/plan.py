@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 COMPONENT_PREFIX = "rollback:components:"
 HIDDEN_INPUTS = {"__provider", "__pulumi_dynamic_provider", "sql", "checksums", "jobs_frozen_by", "check_id",
-                 "after_maintenance", "opened", "locks"}
+                 "after_maintenance", "opened", "locks", "downs"}
 RELEASE_TYPE = COMPONENT_PREFIX + "Release"
 DESTRUCTIVE_OPS = {"delete", "replace", "create-replacement", "delete-replaced"}
 
@@ -131,9 +131,11 @@ def step_from_event(index: int, event: EngineEvent) -> Step | None:
     raw = (meta.new.inputs if meta.new else None) or {}
     files = plan.get("files")
     warnings += blocker_warnings(name, raw)
+    frozen = frozen_notes(name, plan.get("generated"))
+    warnings += [f"{name}: {frozen[1]}"] if frozen[1] else []
     return Step(index=index, op=op, component=component_of(meta.urn), name=meta.urn.rsplit("::", 1)[-1],
                 type=meta.type, changes=changes, warnings=warnings,
-                notes=production_notes(op, new) + lock_notes(op, raw),
+                notes=production_notes(op, new) + lock_notes(op, raw) + frozen[0],
                 sql=statements(raw.get("sql"), files, plan.get("generated")),
                 data_loss=list(data_loss or []), destructive=list(plan.get("destructive") or []),
                 alias_move=alias_move(old, new) if "deployment_id" in changes else None)
@@ -145,6 +147,17 @@ def alias_move(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | Non
         return None
     return {"domain": new["alias"], "from": old.get("deployment_id"), "from_created": old.get("deployment_created"),
             "to": new.get("deployment_id"), "to_created": new.get("deployment_created")}
+
+
+def frozen_notes(name: str, generated: Any) -> tuple[list[str], str | None]:
+    """(notes, warning) of a generated way back about frozen downs (rollback_stacks.downs): the frozen down it runs
+    as written, or why the one for this move is not used."""
+    if not isinstance(generated, dict):
+        return [], None
+    used = [f"{name} runs the frozen down {generated['frozen']} as written (reviewed SQL, no generation)"] \
+        if generated.get("frozen") and not generated.get("refused") else []
+    skipped = generated.get("frozen_skipped")
+    return used, skipped if isinstance(skipped, str) else None
 
 
 def generated_statements(generated: Any) -> list[str]:

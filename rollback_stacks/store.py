@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rollback_stacks import consistency, docs, hygiene, refs, sums
+from rollback_stacks import consistency, docs, downs, hygiene, refs, sums
 from rollback_stacks import settings as stack_settings
 from rollback_stacks.errors import TargetError, problem
 from rollback_stacks.model import Version
@@ -79,9 +79,11 @@ class StackRecord:
         _raise(sums.check(self.dir, self.shown(), self.required_files()))
 
     def required_files(self) -> list[str]:
-        """Every file the sums file must record: the version documents and the SQL files they reference."""
+        """Every file the sums file must record: the version documents, the SQL files they reference and every
+        file under downs/ (frozen downs, rollback_stacks.downs)."""
         out = [f"versions/{v.version:04d}.yaml" for v in self.versions]
-        return sorted({*out, *(rel for v in self.versions for rel in consistency.required_files(self.dir, v))})
+        return sorted({*out, *(rel for v in self.versions for rel in consistency.required_files(self.dir, v)),
+                       *downs.paths(self.dir)})
 
     @property
     def last_good(self) -> Version | None:
@@ -251,6 +253,7 @@ def _load(stack: str, root: Path | None, *, verify: bool, repo: Path | None) -> 
     for version, doc, where in items:
         out += consistency.check_version(stack_dir, repo, version, doc, where, config)
     out += consistency.check_series(items)
+    out += downs.problems(stack_dir, _shown(stack_dir))
     _raise(out)
     record = StackRecord(stack, stack_dir, sorted((v for v, _, _ in items), key=lambda v: v.version), config,
                          {v.version: doc for v, doc, _ in items}, repo)

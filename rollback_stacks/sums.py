@@ -119,11 +119,20 @@ def check(stack_dir: Path, where: str, required: Iterable[str], *,
             continue
         if actual != recorded:
             what = ("only status changes (via `rollback targets mark`)" if rel.startswith("versions/")
+                    else "reviewed edits only (sealed)" if rel.startswith("downs/")
                     else "no change: recorded files are immutable")
             out.append(problem(f"{where}/{rel}", "", f"the content recorded in {SUMS_FILE}: {what}",
+                               _sealed(where) if rel.startswith("downs/") else
                                "revert the edit (git checkout -- <file>); record changes as a new version",
                                got=f"changed since it was recorded (sha256 {actual[:12]}…, recorded {recorded[:12]}…)"))
     for rel in sorted(set(required) - set(entries)):
-        out.append(problem(f"{where}/{rel}", "", f"an entry in {SUMS_FILE}", "add versions and SQL files only "
-                           "through `rollback record` / `rollback targets promote`", got="an unrecorded file"))
+        out.append(problem(f"{where}/{rel}", "", f"an entry in {SUMS_FILE}", _sealed(where) if rel.startswith(
+            "downs/") else "add versions and SQL files only through `rollback record` / `rollback targets promote`",
+            got="an unrecorded file"))
     return out
+
+
+def _sealed(where: str) -> str:
+    """The fix for a frozen down (downs/) edited or added by hand: review it, then seal it."""
+    return (f"revert the edit (git checkout -- <file>), or review it and record it with `rollback downs seal "
+            f"{where.rsplit('/', 1)[-1]}`")

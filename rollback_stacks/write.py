@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,8 +19,11 @@ from rollback_stacks.store import StackRecord
 
 
 @contextmanager
-def transaction(rec: StackRecord) -> Iterator[Path]:
-    """Yield a scratch copy of rec's stack directory; on a clean exit validate it and apply its changes."""
+def transaction(rec: StackRecord, resealed: Collection[str] = ()) -> Iterator[Path]:
+    """Yield a scratch copy of rec's stack directory; on a clean exit validate it and apply its changes.
+
+    resealed: stack files whose recorded hash may change (frozen downs written or sealed by rollback_stacks.downs).
+    """
     with tempfile.TemporaryDirectory(prefix="rollback-stack-") as tmp:
         root = Path(tmp) / rec.dir.parent.name
         scratch = root / rec.name
@@ -29,19 +32,19 @@ def transaction(rec: StackRecord) -> Iterator[Path]:
         if pulumi.is_file():
             shutil.copy2(pulumi, Path(tmp) / pulumi.name)
         yield scratch
-        _reseal(rec, store.load(rec.name, root, verify=False, repo=rec.repository))
+        _reseal(rec, store.load(rec.name, root, verify=False, repo=rec.repository), resealed)
         store.load(rec.name, root, repo=rec.repository)
         _apply(scratch, rec.dir)
 
 
-def _reseal(before: StackRecord, draft: StackRecord) -> None:
+def _reseal(before: StackRecord, draft: StackRecord, resealed: Collection[str] = ()) -> None:
     """Rewrite the draft's sums: recorded entries stay (and must still match), new referenced files are added."""
     old, _, _ = sums.parse((before.dir / sums.SUMS_FILE).read_text(encoding="utf-8"))
     entries = {rel: h for rel, h in old.items() if (draft.dir / rel).is_file()}
     changed = []
     for rel in draft.required_files():
         actual = sums.entry_hash(draft.dir, rel)
-        if rel in old and old[rel] != actual:
+        if rel in old and old[rel] != actual and rel not in resealed:
             changed.append(problem(draft.shown(rel), "", "recorded files to stay unchanged",
                                    "record changes as a new version or a new SQL file", got="a change to it"))
         entries[rel] = actual

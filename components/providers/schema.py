@@ -180,7 +180,11 @@ def describe(news: dict[str, Any]) -> dict[str, Any]:
                 out.update(format=fmt.name, names={"from": listing.label(current), "to": listing.label(target)})
             texts = dict(files)
             if any(s.generated for s in p.steps):
-                generated = way_back.generate(conn, guard, fmt, listing, files, news.get("preamble"), current, target)
+                use, skipped = way_back.frozen(conn, guard, fmt, news.get("downs"), current, target)
+                generated = use or way_back.generate(conn, guard, fmt, listing, files, news.get("preamble"),
+                                                     current, target)
+                if skipped:  # a frozen down for this move exists, but the live schema changed since
+                    generated["frozen_skipped"] = skipped
                 out["generated"] = generated
                 if generated.get("refused"):
                     return {**out, "refused": generated["refused"]}

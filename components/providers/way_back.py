@@ -17,14 +17,17 @@ from components import runtime_env
 from components.providers import locks, sql_units
 from components.providers.migrations import GENERATED
 from components.providers.wayback import apply as wb_apply
+from components.providers.wayback import catalog, renames, shadow
 from components.providers.wayback import plan as wb_plan
-from components.providers.wayback import renames, shadow
+from rollback_stacks import downs as frozen_downs
 from rollback_stacks import formats
+from rollback_stacks.errors import TargetError
 
 # Bookkeeping and our own control schema: never part of the diff (each tool keeps its table truthful itself).
 EXCLUDED_SCHEMAS = ("rollback_control", "drizzle", "supabase_migrations")
 EXCLUDED_TABLES = ("public._prisma_migrations", "public.schema_migrations")
 SYSTEM = ("public", "information_schema", "pg_catalog", "pg_toast")
+FROZEN_STATEMENT_TIMEOUT_MS = 60_000  # a statement added to a frozen down without its timeouts comment
 
 
 class WayBackRefused(Exception):
@@ -161,6 +164,73 @@ def generate(conn: psycopg.Connection, guard: locks.Guard, fmt: formats.Format, 
     return out
 
 
+def frozen_statements(text: str, where: str, lock_timeout_ms: int) -> list[dict[str, Any]]:
+    """A frozen down's steps as the way back's statements (Statement.to_json): timeouts from its comments, else the
+    defaults; transactional unless PostgreSQL refuses it in a transaction. TargetError for a file that cannot be run
+    as written (see rollback_stacks.downs.parse), or a step mixing such a statement with others."""
+    _, steps = frozen_downs.parse(text, where)
+    out = []
+    for i, step in enumerate(steps, start=1):
+        alone = [sql for sql, node in zip(step.parts, step.nodes, strict=True) if sql_units.outside_transaction(node)]
+        if alone and len(step.parts) > 1:
+            raise TargetError(f"{where}: statement {i}: {wb_apply.short(alone[0], 60)} cannot run in a transaction, "
+                              "so it cannot share a step with other statements; fix: lead it with a `-- statement` "
+                              "comment line of its own, then `rollback downs seal STACK`")
+        out.append({"sql": step.sql, "hazards": [{"kind": k, "message": m} for k, m in step.hazards],
+                    "statement_timeout_ms": step.statement_timeout_ms or FROZEN_STATEMENT_TIMEOUT_MS,
+                    "lock_timeout_ms": step.lock_timeout_ms or lock_timeout_ms, "transactional": not alone})
+    return out
+
+
+def frozen(conn: psycopg.Connection, guard: locks.Guard, fmt: formats.Format, texts: dict[str, str] | None,
+           current: int | None, target: int) -> tuple[dict[str, Any] | None, str | None]:
+    """The reviewed way back of a frozen down (rollback_stacks.downs) for this move, as generate() returns it, while
+    the live schema has the digest it was generated from: (plan, None). (None, why) when a frozen down for this move
+    exists but the live schema changed since; (None, None) when there is none. The file's SQL is used as written:
+    no shadow, no pg-schema-diff."""
+    mine: list[tuple[str, str, frozen_downs.Header]] = []
+    for rel, text in sorted((texts or {}).items()):
+        try:
+            header = frozen_downs.parse_header(text, rel)
+        except TargetError:
+            continue  # the record's validation names it; a down without a header cannot be for this move
+        if (header.format, header.from_version, header.to_version) == (fmt.name, current, target):
+            mine.append((rel, text, header))
+    stale: list[str] = []
+    for rel, text, header in mine:
+        live = catalog.snapshot(conn, header.exclude_schemas, header.exclude_tables)
+        if catalog.digest(live) != header.live_digest:
+            stale.append(rel)
+            continue
+        try:
+            statements = frozen_statements(text, rel, guard.timeout_ms)
+        except TargetError as err:
+            return {"refused": f"the frozen down {rel} cannot be run: {err}", "frozen": rel}, None
+        return {"statements": statements, "live_digest": header.live_digest, "target_digest": header.target_digest,
+                "notes": [f"the frozen down {rel} (generated {header.generated_at}, reviewed), run as written: the "
+                          "live schema is the one it was generated from"], "refused": None, "live": live,
+                "target": {}, "exclude_schemas": list(header.exclude_schemas),
+                "exclude_tables": list(header.exclude_tables), "frozen": rel}, None
+    if not stale:
+        return None, None
+    return None, (f"the frozen down {', '.join(stale)} is not used: the live schema changed since it was generated "
+                  "(its digest is no longer the live_digest of its header); the way back is generated again. "
+                  "Freeze it again with `rollback downs generate` to review the new one")
+
+
+def reached(conn: psycopg.Connection, wb: wb_plan.WayBack, rel: str) -> None:
+    """WayBackRefused unless the live schema now has the frozen down's target digest (the run cannot be undone:
+    its statements committed one by one)."""
+    got = catalog.digest(catalog.snapshot(conn, wb.exclude_schemas, wb.exclude_tables))
+    if got != wb.target_digest:
+        raise WayBackRefused(
+            f"the frozen down {rel} did not reach the target: the live schema's digest is {got[:12]}…, the target's "
+            f"{wb.target_digest[:12]}…; its {len(wb.statements)} statement(s) ran and stay applied (each committed; "
+            "nothing is undone automatically) and the migration tool's table was not moved. Plan again: the way "
+            "back is then generated from the schema as it is now (or restore the safety snapshot); correct the "
+            "frozen down with `rollback downs generate` before its next use")
+
+
 def sql_text(generated: dict[str, Any]) -> str:
     """The generated statements as one SQL text (for the data-loss count and the blocker check)."""
     return ";\n".join(str(s["sql"]) for s in generated.get("statements") or []) + ";"
@@ -191,10 +261,14 @@ def run(conn: psycopg.Connection, guard: locks.Guard, planned: dict[str, Any], m
         reason = generated.get("refused") if isinstance(generated, dict) else None
         raise WayBackRefused(reason or "no generated way back was planned for this step: run the preview again")
     wb = wb_plan.WayBack.from_json(generated)
+    rel = generated.get("frozen")
     try:
         wb_apply.run(conn, wb, expect_live_digest=wb.live_digest)
+        if rel:  # a frozen down has no target snapshot: its target digest, checked before the bookkeeping moves
+            reached(conn, wb, str(rel))
         conn.execute(moved)
-        wb_apply.verified(conn, wb)
+        if not rel:
+            wb_apply.verified(conn, wb)
     except wb_apply.ApplyError as err:
-        raise WayBackRefused(str(err)) from None
+        raise WayBackRefused(f"the frozen down {rel}: {err}" if rel else str(err)) from None
     return {**generated, "verified": True}

@@ -33,11 +33,15 @@ def _smoke(name: str, out: Path) -> dict:
     return doc
 
 
-@pytest.mark.parametrize("name", ["startup", "plan_scale", "migrations", "snapshot"])
+@pytest.mark.parametrize("name", ["startup", "plan_scale", "migrations", "snapshot", "uponly"])
 def test_bench_smoke(name, tmp_path):
     doc = _smoke(name, tmp_path)
     if name == "plan_scale":
         assert any(r["case"].startswith("offline diff json") for r in doc["rows"])
+    if name == "uponly":
+        first, _, second = doc["rows"]
+        assert first["baseline_s"] > 0 and first["ratio"] > 0 and second["ours_s"] > 0
+        assert first["extra"]["statements"] > 0 and first["extra"]["breakdown_median_s"]  # planned, not refused
 
 
 @pytest.mark.e2e

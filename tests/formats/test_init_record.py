@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.adopt.test_new_stack import rollback, tree
 from tests.uponly.support import CORPORA
+
+
+def init(project: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`rollback init app` over the project's drizzle/ folder."""
+    return rollback(project, "init", "app", "--migrations-dir", str(project / "drizzle"), *extra)
 
 
 @pytest.fixture
@@ -37,7 +43,7 @@ def test_init_detects_each_format_and_names_what_it_ignores(tmp_path: Path) -> N
 
 
 def test_record_takes_the_tools_names_and_refuses_unknown_ones(drizzle_project: Path) -> None:
-    assert rollback(drizzle_project, "init", "app", "--migrations-dir", str(drizzle_project / "drizzle")).returncode == 0
+    assert init(drizzle_project).returncode == 0
     ok = rollback(drizzle_project, "record", "app", "--label", "k", "--schema-version", "0006_lucky_pelican",
                   "--git-sha", "0a1b2c3")
     assert ok.returncode == 0, ok.stderr
@@ -63,17 +69,17 @@ def test_bad_directories_are_refused_with_the_fix_and_nothing_written(drizzle_pr
     data["entries"][3]["when"] = data["entries"][1]["when"]  # out of order: drizzle's migrator would skip it
     journal.write_text(json.dumps(data))
     before = tree(drizzle_project)
-    proc = rollback(drizzle_project, "init", "app", "--migrations-dir", str(drizzle_project / "drizzle"))
+    proc = init(drizzle_project)
     assert proc.returncode == 1 and "drizzle's migrator would skip it" in proc.stderr and "--format" in proc.stderr
     assert tree(drizzle_project) == before
-    forced = rollback(drizzle_project, "init", "app", "--migrations-dir", str(drizzle_project / "drizzle"), "--format", "prisma")
+    forced = init(drizzle_project, "--format", "prisma")
     assert forced.returncode == 1 and "--format" in forced.stderr and tree(drizzle_project) == before
-    unknown = rollback(drizzle_project, "init", "app", "--migrations-dir", str(drizzle_project / "drizzle"), "--format", "flyway")
+    unknown = init(drizzle_project, "--format", "flyway")
     assert unknown.returncode == 1 and "unknown migration format 'flyway'" in unknown.stderr
 
 
 def test_functions_apart_from_an_up_only_history_are_refused(drizzle_project: Path) -> None:
-    assert rollback(drizzle_project, "init", "app", "--migrations-dir", str(drizzle_project / "drizzle")).returncode == 0
+    assert init(drizzle_project).returncode == 0
     fn = drizzle_project / "rollback_stacks" / "app" / "functions" / "touch.v1.sql"
     fn.parent.mkdir()
     fn.write_text("CREATE OR REPLACE FUNCTION touch() RETURNS void LANGUAGE sql AS 'SELECT 1';\n")
