@@ -47,6 +47,8 @@ def _listing(source: Path, fmt_name: str | None) -> formats.Listing:
                                   "supabase/migrations, db/migrations)", got="no such directory"))
     try:
         fmt = formats.get(fmt_name) if fmt_name else formats.detect(source)
+        if fmt.name == formats.DEFAULT:
+            _versions(source)  # golang-migrate's own refusals, worded as before
         _, listing = formats.read(fmt, source)
     except formats.FormatError as err:
         raise TargetError(problem(source, "--format" if fmt_name else "--migrations-dir",
@@ -78,8 +80,6 @@ def create(stack: str, source: Path, root: Path | None = None, *, fmt: str | Non
                                   got="an existing directory"))
     source = source.resolve()
     listing = _listing(source, fmt)
-    if listing.format == formats.DEFAULT:
-        _versions(source)
     if preamble is not None and not preamble.is_file():
         raise TargetError(problem(preamble, "--preamble", "an existing SQL file", "pass the preamble's path",
                                   got="no such file"))
