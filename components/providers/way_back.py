@@ -226,9 +226,10 @@ def reached(conn: psycopg.Connection, wb: wb_plan.WayBack, rel: str) -> None:
         raise WayBackRefused(
             f"the frozen down {rel} did not reach the target: the live schema's digest is {got[:12]}…, the target's "
             f"{wb.target_digest[:12]}…; its {len(wb.statements)} statement(s) ran and stay applied (each committed; "
-            "nothing is undone automatically) and the migration tool's table was not moved. Plan again: the way "
-            "back is then generated from the schema as it is now (or restore the safety snapshot); correct the "
-            "frozen down with `rollback downs generate` before its next use")
+            "nothing is undone automatically) and the migration tool's table was not moved: the schema is now "
+            "between the two. Restore the safety snapshot, or finish the way back by hand (what the frozen down "
+            "leaves out) and apply again; correct the frozen down (`rollback downs generate`) before it is used "
+            "again")
 
 
 def sql_text(generated: dict[str, Any]) -> str:
