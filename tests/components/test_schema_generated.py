@@ -135,3 +135,16 @@ def test_the_shadow_gets_what_the_history_assumes(db: str, preamble: str | None)
     p.update("schema", outs, checked)
     assert "last_sign_in" in [c for (c,) in query(db, "SELECT column_name FROM information_schema.columns "
                                                       "WHERE table_schema = 'auth'")]
+
+
+def test_a_way_back_that_stopped_midway_is_planned_again_from_where_it_stopped(db: str, at_two) -> None:
+    p, outs = at_two
+    with psycopg.connect(db) as conn:  # its first statement (the rename) committed, then the run was cut
+        conn.execute("ALTER TABLE items RENAME COLUMN body TO note")
+    checked = p.check(outs, props(ONE, allow_data_loss=True)).inputs
+    assert not checked["plan"].get("refused"), checked["plan"]
+    sql = [s["sql"] for s in checked["plan"]["generated"]["statements"]]
+    assert not any("RENAME" in s for s in sql) and any("DROP COLUMN" in s for s in sql), sql
+    p.update("schema", outs, checked)
+    assert columns(db) == ["id", "note"] and applied(db) == [str(ONE)]
+    assert query(db, "SELECT id, note FROM items ORDER BY id") == [(1, "kept"), (2, "also kept")]
