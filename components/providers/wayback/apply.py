@@ -76,8 +76,9 @@ def run(conn: psycopg.Connection, wayback: WayBack, *, expect_live_digest: str,
             execute(conn, stmt)
         except psycopg.Error as err:
             raise ApplyError(f"statement {i + 1} of {total} failed ({short(stmt.sql)}): "
-                             f"{' '.join(str(err).split())}; the {i} statement(s) before it stay applied (each committed); "
-                             "run the apply again: the next plan starts from where this one stopped") from err
+                             f"{' '.join(str(err).split())}; the {i} statement(s) before it stay applied "
+                             "(each committed); run the apply again: the next plan starts from where this one "
+                             "stopped") from err
 
 
 def verify(conn: psycopg.Connection, target_snapshot: catalog.Snapshot, *, exclude_schemas: Sequence[str] = (),
