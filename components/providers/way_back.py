@@ -4,7 +4,9 @@ back planned and proven against it (components.providers.wayback), then run only
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,9 +14,11 @@ import psycopg
 import psycopg.sql
 from pglast import ast, parser
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.json import Jsonb
 
 from components import runtime_env
 from components.providers import locks, sql_units
+from components.providers.base import scalar
 from components.providers.migrations import GENERATED
 from components.providers.wayback import apply as wb_apply
 from components.providers.wayback import catalog, renames, shadow
@@ -42,44 +46,36 @@ def shadow_key(fmt: formats.Format, preamble: str | None, ups: Sequence[str]) ->
     return h.hexdigest()
 
 
+@functools.lru_cache(maxsize=4096)
+def statements_of(text: str) -> tuple[ast.Node, ...]:
+    """A file's top-level statements, parsed once per text however many questions are asked of it (() if the
+    parser rejects it: the server reports that when it runs)."""
+    try:
+        return tuple(s.stmt for s in parser.parse_sql(text) if s.stmt is not None)
+    except parser.ParseError:
+        return ()
+
+
 def created_schemas(texts: Sequence[str]) -> set[str]:
     """Schemas the history creates itself (CREATE SCHEMA), which the shadow gets from replaying it."""
-    out: set[str] = set()
-    for text in texts:
-        try:
-            stmts = parser.parse_sql(text)
-        except parser.ParseError:
-            continue
-        out.update(s.stmt.schemaname for s in stmts if isinstance(s.stmt, ast.CreateSchemaStmt) and s.stmt.schemaname)
-    return out
+    return {str(s.schemaname) for text in texts for s in statements_of(text)
+            if isinstance(s, ast.CreateSchemaStmt) and s.schemaname}
 
 
 def created_on_tables(texts: Sequence[str]) -> set[tuple[str, str, str]]:
     """Triggers and policies the history creates, as pg_dump names them: (type, schema, "table name")."""
     out: set[tuple[str, str, str]] = set()
-    for text in texts:
-        try:
-            stmts = parser.parse_sql(text)
-        except parser.ParseError:
-            continue
-        for item in stmts:
-            s = item.stmt
-            if isinstance(s, ast.CreateTrigStmt) and s.relation is not None:
-                out.add(("TRIGGER", s.relation.schemaname or "public", f"{s.relation.relname} {s.trigname}"))
-            elif isinstance(s, ast.CreatePolicyStmt) and s.table is not None:
-                out.add(("POLICY", s.table.schemaname or "public", f"{s.table.relname} {s.policy_name}"))
+    for s in (s for text in texts for s in statements_of(text)):
+        if isinstance(s, ast.CreateTrigStmt) and s.relation is not None:
+            out.add(("TRIGGER", s.relation.schemaname or "public", f"{s.relation.relname} {s.trigname}"))
+        elif isinstance(s, ast.CreatePolicyStmt) and s.table is not None:
+            out.add(("POLICY", s.table.schemaname or "public", f"{s.table.relname} {s.policy_name}"))
     return out
 
 
 def platform_publications(conn: psycopg.Connection, texts: Sequence[str]) -> list[str]:
     """Live publications no migration creates (Supabase's supabase_realtime): the history adds tables to them."""
-    mine: set[str] = set()
-    for text in texts:
-        try:
-            mine.update(str(s.stmt.pubname) for s in parser.parse_sql(text)
-                        if isinstance(s.stmt, ast.CreatePublicationStmt))
-        except parser.ParseError:
-            continue
+    mine = {str(s.pubname) for text in texts for s in statements_of(text) if isinstance(s, ast.CreatePublicationStmt)}
     return [str(r[0]) for r in conn.execute("SELECT pubname FROM pg_publication ORDER BY pubname").fetchall()
             if r[0] not in mine]
 
@@ -152,16 +148,47 @@ def generate(conn: psycopg.Connection, guard: locks.Guard, fmt: formats.Format, 
     try:
         target_dsn = shadow.ensure(admin, shadow_key(fmt, preamble, [t for _, t in ups]), build)
         undo = renames.reverse(renames.extract([files[m.up] for m in listing.between(target, current)]))
-        result = wb_plan.way_back(live, target_dsn, admin, renames=undo,
-                                  exclude_schemas=[*EXCLUDED_SCHEMAS, *platform], exclude_tables=EXCLUDED_TABLES,
-                                  lock_timeout_ms=guard.timeout_ms)
+        excluded = [*EXCLUDED_SCHEMAS, *platform]
+        key = (catalog.digest(catalog.snapshot(conn, excluded, EXCLUDED_TABLES)),
+               json.dumps([undo, excluded, guard.timeout_ms]))
+        cached = _cached(target_dsn, key)
+        if cached is not None:
+            return cached
+        result = wb_plan.way_back(live, target_dsn, admin, renames=undo, exclude_schemas=excluded,
+                                  exclude_tables=EXCLUDED_TABLES, lock_timeout_ms=guard.timeout_ms)
     except (WayBackRefused, shadow.ShadowError) as err:
         return {"refused": str(err)}
     if result.refused:
         return {"refused": result.refused}
     out: dict[str, Any] = dict(result.to_json())
     out["shadow"] = str(conninfo_to_dict(target_dsn).get("dbname"))
+    _cache(target_dsn, key, out)
     return out
+
+
+# Proven way backs kept in their target's shadow, by the live schema's digest and what else shaped them: a second
+# plan from the same live schema to the same target reads it instead of copying, diffing and proving again.
+PLANS_DDL = ("CREATE SCHEMA IF NOT EXISTS rollback_control; CREATE TABLE IF NOT EXISTS rollback_control.way_backs "
+             "(live_digest text NOT NULL, settings text NOT NULL, plan jsonb NOT NULL, "
+             "at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (live_digest, settings))")
+
+
+def _cached(target_dsn: str, key: tuple[str, str]) -> dict[str, Any] | None:
+    """A way back proven before from this live schema to this target, or None."""
+    with psycopg.connect(target_dsn, autocommit=True, connect_timeout=10) as conn:
+        if scalar(conn.execute("SELECT to_regclass('rollback_control.way_backs')")) is None:
+            return None
+        row = conn.execute("SELECT plan FROM rollback_control.way_backs WHERE live_digest = %s AND settings = %s",
+                           key).fetchone()
+    return dict(row[0]) if row else None
+
+
+def _cache(target_dsn: str, key: tuple[str, str], plan: dict[str, Any]) -> None:
+    """Keep a proven way back in its target's shadow (rollback_control is never part of a diff)."""
+    with psycopg.connect(target_dsn, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(PLANS_DDL)
+        conn.execute("INSERT INTO rollback_control.way_backs (live_digest, settings, plan) VALUES (%s, %s, %s) "
+                     "ON CONFLICT DO NOTHING", (*key, Jsonb(plan)))
 
 
 def frozen_statements(text: str, where: str, lock_timeout_ms: int) -> list[dict[str, Any]]:

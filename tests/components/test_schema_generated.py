@@ -148,3 +148,21 @@ def test_a_way_back_that_stopped_midway_is_planned_again_from_where_it_stopped(d
     p.update("schema", outs, checked)
     assert columns(db) == ["id", "note"] and applied(db) == [str(ONE)]
     assert query(db, "SELECT id, note FROM items ORDER BY id") == [(1, "kept"), (2, "also kept")]
+
+
+def test_a_second_plan_from_the_same_live_schema_reads_the_proven_way_back(db: str, at_two, monkeypatch) -> None:
+    p, outs = at_two
+    first = p.check(outs, props(ONE, allow_data_loss=True)).inputs["plan"]["generated"]
+    from components.providers import way_back
+
+    def no_replay(*_args: object, **_kw: object) -> None:
+        raise AssertionError("the shadow was built again")
+
+    monkeypatch.setattr(way_back, "replay", no_replay)
+    monkeypatch.setattr(way_back.wb_plan, "way_back", no_replay)  # nor copied, diffed and proven again
+    second = p.check(outs, props(ONE, allow_data_loss=True)).inputs["plan"]["generated"]
+    assert second == first
+    with psycopg.connect(db) as conn:  # a live schema that changed is planned afresh
+        conn.execute("CREATE INDEX items_tag_idx ON items (tag)")
+    changed = p.check(outs, props(ONE, allow_data_loss=True)).inputs["plan"]
+    assert "shadow was built again" in str(changed)
