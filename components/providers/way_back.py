@@ -38,9 +38,10 @@ class WayBackRefused(Exception):
     """The way back cannot be generated exactly (the message names the object or the cause)."""
 
 
-def shadow_key(fmt: formats.Format, preamble: str | None, ups: Sequence[str]) -> str:
-    """The content hash a target schema's shadow is cached under: the format, the preamble and every up's text."""
-    h = hashlib.sha256(f"{fmt.name}\0{preamble or ''}\0".encode())
+def shadow_key(fmt: formats.Format, preamble: str | None, ups: Sequence[str], role: str = "") -> str:
+    """The content hash a target schema's shadow is cached under: the format, the preamble, every up's text, and the
+    role that builds it."""
+    h = hashlib.sha256(f"{fmt.name}\0{preamble or ''}\0{role}\0".encode())
     for text in ups:
         h.update(hashlib.sha256(text.encode()).digest())
     return h.hexdigest()
@@ -146,7 +147,9 @@ def generate(conn: psycopg.Connection, guard: locks.Guard, fmt: formats.Format, 
             shadow_conn.execute(ddl)
 
     try:
-        target_dsn = shadow.ensure(admin, shadow_key(fmt, preamble, [t for _, t in ups]), build)
+        # one shadow per role: its objects are that role's, and the proven way backs it keeps are written by it
+        role = str(scalar(conn.execute("SELECT current_user")))
+        target_dsn = shadow.ensure(admin, shadow_key(fmt, preamble, [t for _, t in ups], role), build)
         undo = renames.reverse(renames.extract([files[m.up] for m in listing.between(target, current)]))
         excluded = [*EXCLUDED_SCHEMAS, *platform]
         key = (catalog.digest(catalog.snapshot(conn, excluded, EXCLUDED_TABLES)),
@@ -174,21 +177,28 @@ PLANS_DDL = ("CREATE SCHEMA IF NOT EXISTS rollback_control; CREATE TABLE IF NOT 
 
 
 def _cached(target_dsn: str, key: tuple[str, str]) -> dict[str, Any] | None:
-    """A way back proven before from this live schema to this target, or None."""
-    with psycopg.connect(target_dsn, autocommit=True, connect_timeout=10) as conn:
-        if scalar(conn.execute("SELECT to_regclass('rollback_control.way_backs')")) is None:
-            return None
-        row = conn.execute("SELECT plan FROM rollback_control.way_backs WHERE live_digest = %s AND settings = %s",
-                           key).fetchone()
+    """A way back proven before from this live schema to this target, or None (also when it cannot be read: the
+    cache only saves time)."""
+    try:
+        with psycopg.connect(target_dsn, autocommit=True, connect_timeout=10) as conn:
+            if scalar(conn.execute("SELECT to_regclass('rollback_control.way_backs')")) is None:
+                return None
+            row = conn.execute("SELECT plan FROM rollback_control.way_backs WHERE live_digest = %s AND "
+                               "settings = %s", key).fetchone()
+    except psycopg.Error:
+        return None
     return dict(row[0]) if row else None
 
 
 def _cache(target_dsn: str, key: tuple[str, str], plan: dict[str, Any]) -> None:
-    """Keep a proven way back in its target's shadow (rollback_control is never part of a diff)."""
-    with psycopg.connect(target_dsn, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(PLANS_DDL)
-        conn.execute("INSERT INTO rollback_control.way_backs (live_digest, settings, plan) VALUES (%s, %s, %s) "
-                     "ON CONFLICT DO NOTHING", (*key, Jsonb(plan)))
+    """Keep a proven way back in its target's shadow (rollback_control is never part of a diff); best effort."""
+    try:
+        with psycopg.connect(target_dsn, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(PLANS_DDL)
+            conn.execute("INSERT INTO rollback_control.way_backs (live_digest, settings, plan) VALUES (%s, %s, %s) "
+                         "ON CONFLICT DO NOTHING", (*key, Jsonb(plan)))
+    except psycopg.Error:
+        pass
 
 
 def frozen_statements(text: str, where: str, lock_timeout_ms: int) -> list[dict[str, Any]]:
@@ -287,7 +297,9 @@ def run(conn: psycopg.Connection, guard: locks.Guard, planned: dict[str, Any], m
     generated = planned.get("generated")
     if not isinstance(generated, dict) or generated.get("refused") or "statements" not in generated:
         reason = generated.get("refused") if isinstance(generated, dict) else None
-        raise WayBackRefused(reason or "no generated way back was planned for this step: run the preview again")
+        unknown = planned.get("unknown")
+        raise WayBackRefused(reason or (f"the way back could not be planned: {unknown}" if unknown else
+                                        "no generated way back was planned for this step: run the preview again"))
     wb = wb_plan.WayBack.from_json(generated)
     rel = generated.get("frozen")
     try:
