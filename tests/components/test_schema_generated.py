@@ -166,3 +166,25 @@ def test_a_second_plan_from_the_same_live_schema_reads_the_proven_way_back(db: s
         conn.execute("CREATE INDEX items_tag_idx ON items (tag)")
     changed = p.check(outs, props(ONE, allow_data_loss=True)).inputs["plan"]
     assert "shadow was built again" in str(changed)
+
+
+def test_a_role_that_may_not_create_databases_plans_on_the_shadow_server(sandbox, db: str, monkeypatch) -> None:
+    from tests.databases import admin_dsn
+    from tests.uponly.support import with_user
+
+    role = f"nocreate_{db.rsplit('_', 1)[1]}"
+    with psycopg.connect(admin_dsn(sandbox), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw' NOCREATEDB")
+        conn.execute(f"ALTER DATABASE {db.rsplit('/', 1)[1]} OWNER TO {role}")
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute(f"ALTER SCHEMA public OWNER TO {role}")
+    monkeypatch.setenv("DATABASE_URL", with_user(db, role, "pw"))
+    p = SchemaVersionProvider()
+    outs = p.create(p.check({}, props(TWO)).inputs).outs
+    refused = p.check(outs, props(ONE, allow_data_loss=True)).inputs["plan"]["refused"]
+    assert f"role {role} cannot create scratch databases" in refused and "SHADOW_DATABASE_URL" in refused
+    monkeypatch.setenv("SHADOW_DATABASE_URL", admin_dsn(sandbox))  # a server where scratch databases may be made
+    checked = p.check(outs, props(ONE, allow_data_loss=True)).inputs
+    assert not checked["plan"].get("refused"), checked["plan"]
+    p.update("schema", outs, checked)
+    assert columns(db) == ["id", "note"] and applied(db) == [str(ONE)]

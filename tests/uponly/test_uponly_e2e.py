@@ -124,8 +124,14 @@ def test_release_roll_back_and_the_tools_own_runner_rolls_forward(project: Proje
     listed = project.run("targets", "list", "app", "--format", "json").stdout
     assert c.k in listed and c.head in listed  # versions shown in the tool's own words
 
-    # up to K on an empty database, seed rows valid at K, then up to head: the backfills run over real rows
+    # head on an empty database, then the generated way back to K with no rows at stake
+    project.apply("head")
+    project.assert_schema_is_replay(c.head)
+    assert_bookkeeping_says(project, c.head)
     project.apply("k")
+    project.assert_schema_is_replay(c.k)
+    assert_bookkeeping_says(project, c.k)
+    # rows valid at K, then up to head: the backfills run over real rows
     support.psql(project.sandbox, project.su_dsn, c.seed)
     project.apply("head")
     project.assert_schema_is_replay(c.head)
