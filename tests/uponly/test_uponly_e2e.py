@@ -8,6 +8,7 @@ Prisma's documented table semantics (its CLI needs a schema engine it downloads 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -99,8 +100,6 @@ def assert_bookkeeping_says(project: Project, upto: str) -> None:
     files = c.ups(upto)
     got = bookkeeping(project)
     if c.format == "drizzle":
-        import json
-
         whens = {e["tag"]: e["when"] for e in json.loads((c.migrations / "meta/_journal.json").read_text())["entries"]}
         assert got == [(sha256_hex(f.read_bytes().decode()), whens[f.stem]) for f in files]
     elif c.format == "prisma":
@@ -141,6 +140,14 @@ def test_release_roll_back_and_the_tools_own_runner_rolls_forward(project: Proje
     # the way back is generated, shown in full with its hazards, and refused without --allow-data-loss
     plan = project.run("plan", "app", "--to", "k", ok=False).stdout  # exit 2: changes
     assert "(generated way back)" in plan and "DELETES_DATA" in plan and "RENAME" in plan.upper(), plan
+    markdown = project.run("plan", "app", "--to", "k", "--format", "markdown", ok=False).stdout  # the PR comment
+    as_json = json.loads(project.run("plan", "app", "--to", "k", "--format", "json", ok=False).stdout)
+    generated = [f for step in as_json["steps"] for f in step.get("sql") or [] if f["file"] == "(generated way back)"]
+    assert len(generated) == 1 and generated[0]["destructive"], generated
+    for stmt in generated[0]["statements"]:  # every statement, in full, in both
+        assert stmt.startswith("-- statement_timeout")
+        for line in stmt.split("\n")[1:]:
+            assert line.strip() in markdown and line.strip() in plan, line
     refused = project.apply("k", ok=False)
     assert refused.returncode == 1 and "data-loss pre-check refused" in refused.stderr
     project.assert_schema_is_replay(c.head)  # nothing changed
