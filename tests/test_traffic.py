@@ -3,6 +3,7 @@ PostgreSQL (a plain table; the example app's traffic.sql at both schema versions
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import psycopg
 import pytest
 
 import rollback_stacks
+from components.providers import data_loss
 from components.providers import migrations as mig
 from components.providers.schema import data_at_risk
 from rollback.sandbox.traffic import APPLICATION_NAME, Record, Traffic, TrafficResult, load_queries, percentile
@@ -142,7 +144,8 @@ def test_local_traffic_runs_at_both_schema_versions_and_keeps_the_down_files_los
     queries = load_queries(LOCAL / "traffic.sql")
     assert len(queries) >= 12 and any(q.startswith(("INSERT", "UPDATE", "DELETE")) for q in queries)
     down = mig.plan(migrations, new, old).steps
-    locked = {table.split(".")[-1] for s in down for table, _ in mig.destructive(files[s.file])}
+    locked = {re.findall(r'"([^"]*)"', f.name)[-1] for s in down for f in data_loss.classify(files[s.file])
+              if isinstance(f, data_loss.Drop)}
     assert any(t in q for t in locked for q in queries if q.startswith(("UPDATE", "DELETE", "INSERT")))
     with psycopg.connect(dsn, autocommit=True) as conn:
         for step in mig.plan(migrations, None, old).steps:

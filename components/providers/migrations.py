@@ -1,4 +1,5 @@
-"""golang-migrate directory semantics: parse <version>_<name>.{up,down}.sql, plan up/down steps, spot data-loss SQL.
+"""golang-migrate directory semantics: parse <version>_<name>.{up,down}.sql and plan up/down steps (what their SQL
+destroys: components.providers.data_loss).
 
 As golang-migrate: the version is the file's integer prefix of any width (1_, 0001_, 20220123205937_), versions need
 not be contiguous, and a version's up and down files may have different names.
@@ -12,14 +13,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 FILE_RE = re.compile(r"^(\d+)_(.*)\.(up|down)\.sql$")
-COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
-IDENT = r'(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)'
-QUALIFIED = rf"{IDENT}(?:\s*\.\s*{IDENT})?"
-DROP_TABLE = re.compile(rf"\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?((?:{QUALIFIED})(?:\s*,\s*{QUALIFIED})*)", re.I)
-TRUNCATE = re.compile(rf"\bTRUNCATE\s+(?:TABLE\s+)?(?:ONLY\s+)?((?:{QUALIFIED})(?:\s*,\s*{QUALIFIED})*)", re.I)
-ALTER_TABLE = re.compile(rf"\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({QUALIFIED})\s+(.*?)(?:;|$)", re.I | re.S)
-DROP_COLUMN = re.compile(rf"(?:^|,)\s*DROP\s+(?!CONSTRAINT\b)(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?({IDENT})", re.I)
-
 
 
 class MigrationError(Exception):
@@ -139,20 +132,3 @@ def plan(migrations: Sequence[Versioned], current: int | None, target: int, *, g
                                      "(restore the snapshot taken before it instead)")
             result.steps.append(Step(m.down, "down", below[i - 1].version if i > 0 else None))
     return result
-
-
-def _names(group: str) -> list[str]:
-    return [n.strip() for n in re.split(r"\s*,\s*", group.strip()) if n.strip()]
-
-
-def destructive(sql_text: str) -> list[tuple[str, str | None]]:
-    """(table, column or None) pairs the SQL drops or truncates; column None means the whole table."""
-    text = COMMENTS.sub(" ", sql_text)
-    found: list[tuple[int, str, str | None]] = []
-    for rx in (DROP_TABLE, TRUNCATE):
-        for m in rx.finditer(text):
-            found.extend((m.start(), name, None) for name in _names(m.group(1)))
-    for m in ALTER_TABLE.finditer(text):
-        found.extend((m.start(), m.group(1), col.group(1)) for col in DROP_COLUMN.finditer(m.group(2)))
-    return [(table, column) for _, table, column in sorted(found, key=lambda f: f[0])]
-

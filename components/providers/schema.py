@@ -11,7 +11,7 @@ import uuid
 import zlib
 from dataclasses import asdict
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import psycopg.errors
@@ -19,7 +19,7 @@ import pulumi
 from pulumi.dynamic import CheckResult, DiffResult, ReadResult, Resource
 
 from components import runtime_env
-from components.providers import locks, sql_units, way_back
+from components.providers import data_loss, locks, sql_units, way_back
 from components.providers import migrations as mig
 from components.providers.base import StepProvider, normalize, public, scalar
 from components.rollout import sha256_text
@@ -113,38 +113,30 @@ def verify_checksums(files: dict[str, str], checksums: dict[str, str], needed: l
 
 
 def destructive_now(conn: psycopg.Connection, files: dict[str, str], steps: list[mig.Step]) -> list[dict[str, Any]]:
-    """Each table/column the steps drop or truncate, in run order, with its rows now (None: not there to drop).
+    """What the steps' SQL destroys, in run order, each with its kind, object and the rows or values it affects now
+    (rows None: not there now, or `unknown` says why it cannot be counted); see components.providers.data_loss.
 
-    Two round trips whatever the number of steps: one resolves every named table and column, one counts them all.
+    Two round trips whatever the number of steps: one resolves every name and dependency, one counts them all.
     """
-    named = [(step.file, table, column) for step in steps for table, column in mig.destructive(files[step.file])]
-    if not named:
-        return []
-    columns = [None if c is None else (c.strip('"') if c.startswith('"') else c.lower()) for _, _, c in named]
-    found = conn.execute(
-        "SELECT to_regclass(t.tbl)::text, t.col IS NULL OR a.attname IS NOT NULL, quote_ident(t.col) "
-        "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS t(tbl, col, i) "
-        "LEFT JOIN pg_attribute a ON a.attrelid = to_regclass(t.tbl) AND a.attname = t.col AND NOT a.attisdropped "
-        "ORDER BY t.i", ([t for _, t, _ in named], columns)).fetchall()
-    present = [(rel, quoted) for rel, exists, quoted in found if rel is not None and exists]
-    # rel is regclass-quoted and quoted comes from quote_ident, so both are safe to splice
-    row = conn.execute("SELECT " + ", ".join(f"(SELECT count({quoted or '*'}) FROM {rel})"
-                                             for rel, quoted in present)).fetchone() if present else ()
-    counts = iter(cast("tuple[Any, ...]", row))  # one row: counts always return one
-    return [{"file": file, "drops": f"table {rel or table}" if column is None else
-             f"column {rel or table}.{quoted or column}",
-             "rows": next(counts) if rel is not None and exists else None}
-            for (file, table, column), (rel, exists, quoted) in zip(named, found, strict=True)]
+    return [loss.as_dict() for loss in data_loss.measure(conn, [(s.file, files[s.file], s.direction == "down")
+                                                                for s in steps])]
 
 
-def lossy(drops: list[dict[str, Any]]) -> list[str]:
-    """The drops that would lose rows, described with their row counts (what the data-loss pre-check refuses)."""
-    return [f"{d['file']} drops {d['drops']} ({d['rows']} rows)" for d in drops if d["rows"]]
+def lossy(drops: list[dict[str, Any]], *, allow_dynamic: bool = False) -> list[str]:
+    """The losses that stop the step without allow_data_loss, in words with their counts (what the pre-check refuses):
+    rows or values now, or what cannot be told (dynamic SQL only unless the stack allows it)."""
+    return [data_loss.message(d) for d in drops if data_loss.at_risk(d, allow_dynamic=allow_dynamic)]
 
 
-def data_at_risk(conn: psycopg.Connection, files: dict[str, str], steps: list[mig.Step]) -> list[str]:
-    """lossy() of the steps' drops now."""
-    return lossy(destructive_now(conn, files, steps))
+def data_at_risk(conn: psycopg.Connection, files: dict[str, str], steps: list[mig.Step], *,
+                 allow_dynamic: bool = False) -> list[str]:
+    """lossy() of the steps' losses now."""
+    return lossy(destructive_now(conn, files, steps), allow_dynamic=allow_dynamic)
+
+
+def dynamic_allowed(news: dict[str, Any]) -> bool:
+    """Whether the stack's policy lets dynamic SQL run without allow_data_loss (rollback:dataLoss.dynamicSql)."""
+    return news.get("dynamic_sql") == "allow"
 
 
 def units(files: dict[str, str], step: mig.Step) -> list[sql_units.Unit]:
@@ -195,7 +187,7 @@ def describe(news: dict[str, Any]) -> dict[str, Any]:
                 out["blockers"] = [asdict(b) for b in blockers]
             try:
                 drops = destructive_now(conn, texts, p.steps)
-                out["data_loss"] = lossy(drops) + way_back.value_losses(out)
+                out["data_loss"] = lossy(drops, allow_dynamic=dynamic_allowed(news)) + way_back.value_losses(out)
                 if drops:
                     out["destructive"] = drops
             except psycopg.errors.LockNotAvailable:
@@ -262,7 +254,8 @@ class SchemaVersionProvider(StepProvider):
                 texts = {**files, mig.GENERATED: way_back.planned_sql(planned)}
                 # Allowed, the pre-check would refuse nothing (the preview has shown what goes): it is not run.
                 risks = [] if news.get("allow_data_loss") else guard.run(
-                    "the data-loss pre-check", lambda: data_at_risk(conn, texts, plan.steps)) + \
+                    "the data-loss pre-check", lambda: data_at_risk(conn, texts, plan.steps,
+                                                                    allow_dynamic=dynamic_allowed(news))) + \
                     way_back.value_losses(planned)
                 if risks:
                     raise mig.MigrationError("data-loss pre-check refused the migration: " + "; ".join(risks)

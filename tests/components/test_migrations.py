@@ -1,4 +1,4 @@
-"""golang-migrate directory semantics: parsing, up/down plans, missing files, destructive SQL detection."""
+"""golang-migrate directory semantics: parsing, up/down plans, missing files."""
 
 from __future__ import annotations
 
@@ -61,16 +61,3 @@ def test_plan_refuses_missing_down_and_unknown_versions():
         mig.plan(parsed, 1, 9)
     with pytest.raises(mig.MigrationError, match="database is at schema version 7"):
         mig.plan(parsed, 7, 1)
-
-
-@pytest.mark.parametrize(("sql", "expected"), [
-    ("DROP TABLE IF EXISTS public.a, b CASCADE;", [("public.a", None), ("b", None)]),
-    ("-- DROP TABLE hidden;\nDROP TABLE x;", [("x", None)]),
-    ("ALTER TABLE public.t DROP COLUMN IF EXISTS c;", [("public.t", "c")]),
-    ("ALTER TABLE t ADD COLUMN z int, DROP y, DROP CONSTRAINT k;", [("t", "y")]),
-    ("ALTER TABLE t ALTER COLUMN c DROP DEFAULT;", []),
-    ("TRUNCATE TABLE logs;", [("logs", None)]),
-    ("DROP INDEX IF EXISTS i; DROP FUNCTION f();", []),
-])
-def test_destructive_statements(sql, expected):
-    assert mig.destructive(sql) == expected

@@ -57,7 +57,8 @@ def test_the_way_back_is_previewed_then_run_exactly(db: str, at_two) -> None:
         "from": "20240102000000_rename_and_tag", "to": "20240101000000_items"}
     sql = [s["sql"] for s in plan["generated"]["statements"]]
     assert any("RENAME COLUMN" in s and '"body"' in s for s in sql), sql
-    assert plan["destructive"] == [{"file": "(generated way back)", "drops": "column items.tag", "rows": 1}]
+    assert plan["destructive"] == [{"file": "(generated way back)", "kind": "drop column", "object": "column items.tag",
+                                    "drops": "column items.tag", "rows": 1, "unit": "rows"}]
     done = p.update("schema", outs, checked).outs
     assert done["version"] == ONE and done["plan"]["generated"]["verified"] is True
     assert columns(db) == ["id", "note"]
