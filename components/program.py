@@ -40,6 +40,7 @@ def _settings(config: pulumi.Config) -> dict[str, Any]:
         "target": got["target"],
         "components": got.get("components", list(COMPONENTS)),
         "allow_data_loss": got.get("allowDataLoss", False),
+        "dynamic_sql": got.get("dataLoss", {}).get("dynamicSql", "refuse"),
         "deployed": got.get("deployed"),
         "allow_candidate": got.get("allowCandidate", False),
         "partial": got.get("partial"),
@@ -117,7 +118,7 @@ def _declare(from_cli: bool) -> None:
     release = Release("release", ReleaseArgs(
         target=target, components=s["components"], deployed=deployed,
         maintenance_deployment=s["maintenance_deployment"], maintenance=s["maintenance"],
-        allow_data_loss=s["allow_data_loss"], stack=stack,
+        allow_data_loss=s["allow_data_loss"], dynamic_sql=s["dynamic_sql"], stack=stack,
         snapshot_destination=s["snapshot_destination"], rds_instance_identifier=s["rds_instance"],
         jobs=jobs, locks=locks, health_budget_seconds=s["health_budget_seconds"], alias_variant=vercel.alias_variant,
         vercel_team_id=vercel.team_id, vercel_project_id=vercel.project_id,

@@ -32,6 +32,7 @@ class ReleaseArgs:
     maintenance_deployment: str | None = None  # the stack's rollback:maintenanceDeployment
     maintenance: bool = False  # the operator asked for it (--maintenance): used only when no order is safe
     allow_data_loss: bool = False
+    dynamic_sql: str = "refuse"  # the stack's rollback:dataLoss.dynamicSql: `allow` lets dynamic SQL run without it
     stack: str = "local"
     snapshot_destination: str = "s3"
     rds_instance_identifier: str | None = None
@@ -153,7 +154,8 @@ class Release(pulumi.ComponentResource):
         schema = SchemaVersion(f"{self._name}-schema", SchemaVersionArgs(
             target_version=t.schema_version, migrations_sql=t.migrations_sql, checksums=t.checksums,
             format=t.migrations_format, preamble=t.preamble_sql, downs=t.downs,
-            allow_data_loss=a.allow_data_loss, locks=a.locks, frozen_by=self._frozen_by), self._opts())
+            allow_data_loss=a.allow_data_loss, dynamic_sql=a.dynamic_sql, locks=a.locks, frozen_by=self._frozen_by),
+            self._opts())
         self.schema_version = schema.version
         return schema
 

@@ -21,6 +21,7 @@ class SchemaVersionArgs:
     preamble: str | None = None
     checksums: dict[str, str] = field(default_factory=dict)
     allow_data_loss: bool = False
+    dynamic_sql: str = "refuse"  # `allow`: dynamic SQL (DO, EXECUTE, CALL, SELECT f()) is not refused as data loss
     locks: LockSettings = field(default_factory=LockSettings)
     frozen_by: pulumi.Input[str] | None = None
     downs: dict[str, str] = field(default_factory=dict)  # frozen downs of an up-only history, by stack path
@@ -38,6 +39,7 @@ class SchemaVersion(pulumi.ComponentResource):
                                 **({"format": args.format, "preamble": args.preamble}
                                    if args.format != "golang-migrate" else {}),
                                 **({"downs": args.downs} if args.downs else {}),
+                                **({"dynamic_sql": "allow"} if args.dynamic_sql == "allow" else {}),
                                 "checksums": args.checksums, "allow_data_loss": args.allow_data_loss,
                                 "locks": args.locks.props(),
                                 "jobs_frozen_by": args.frozen_by}, child_opts(self, component_deps(opts)))

@@ -30,7 +30,8 @@ class Step:
     notes: list[str] = field(default_factory=list)
     sql: dict[str, list[str]] = field(default_factory=dict)  # a schema step's files, in run order: their statements
     data_loss: list[str] = field(default_factory=list)
-    destructive: list[dict[str, Any]] = field(default_factory=list)  # every drop of the files, rows now (None: absent)
+    # what the files destroy (components.providers.data_loss): kind, object, drops, rows now (None: absent or unknown)
+    destructive: list[dict[str, Any]] = field(default_factory=list)
     alias_move: dict[str, Any] | None = None  # domain, from/to deployment ids and their creation dates
 
 
@@ -84,9 +85,9 @@ class Plan:
 
 def _files(step: Step) -> list[dict[str, Any]]:
     """A schema step's SQL for JSON: a list, so the run order survives key sorting."""
-    return [{"file": name, "statements": stmts, "destructive": [{"drops": d["drops"], "rows": d["rows"]}
-                                                                for d in step.destructive if d["file"] == name]}
-            for name, stmts in step.sql.items()]
+    return [{"file": name, "statements": stmts,
+             "destructive": [{k: v for k, v in d.items() if k != "file"} for d in step.destructive
+                             if d["file"] == name]} for name, stmts in step.sql.items()]
 
 
 def component_of(urn: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
+from components.providers.data_loss import amount, phrase
 from components.providers.migrations import GENERATED
 from rollback.plan import Plan, Step
 
@@ -85,6 +86,9 @@ def to_text(plan: Plan) -> Text:
         out.append(f" {s.name}")
         for change in _change_lines(s):
             out.append(f"\n       {change}")
+        for d in s.destructive:  # what each file destroys, with how many rows or values now
+            out.append(f"\n       {d['file']}: {phrase(d)} ({amount(d)})", "red" if d.get("rows") or d.get("unknown")
+                       else "")
         for name, stmts in s.sql.items():
             if name == GENERATED:  # no file to read: the reviewer sees every generated statement here
                 out.append(f"\n       {name}: {len(stmts)} statement(s)")
@@ -112,8 +116,15 @@ def _created(when: str | None) -> str:
     return f"created {when}" if when else "creation date unknown"
 
 
-def _rows(rows: int | None) -> str:
-    return "not there now" if rows is None else f"**{rows} row{'' if rows == 1 else 's'}** now"
+def _count(d: dict[str, Any]) -> str:
+    """How many rows or values a loss affects now, in bold (its unit singular for one)."""
+    if d.get("rows") is None:
+        return amount(d)
+    rows = int(d["rows"])
+    unit = str(d.get("unit") or "rows")
+    if rows == 1:
+        unit = unit.replace("rows", "row", 1).replace("values", "value", 1).replace("positions", "position", 1)
+    return f"**{rows} {unit}** now"
 
 
 def _sql_details(step: Step) -> list[str]:
@@ -164,8 +175,8 @@ def to_markdown(plan: Plan) -> str:
                     f"({_created(m['from_created'])}) to `{m['to']}` ({_created(m['to_created'])})"]
     for s in (s for s in plan.steps if s.sql):
         out += ["", f"**{s.index}. {s.component} `{s.name}`** runs {len(s.sql)} file(s), in this order:", ""]
-        out += [f"- `{name}`" + "".join(f"; drops {d['drops']}: {_rows(d['rows'])}" for d in s.destructive
-                                         if d["file"] == name) for name in s.sql]
+        out += [f"- `{name}`" + "".join(f"; {phrase(d)}: {_count(d)}" for d in s.destructive if d["file"] == name)
+                for name in s.sql]
         out += [f"- ⚠️ {item}" for item in s.data_loss]
         out += ["", *_sql_details(s)]
     if plan.warnings:

@@ -93,6 +93,14 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value
 
 
+def _data_loss(value: Any) -> dict[str, str]:
+    """rollback:dataLoss: {dynamicSql: refuse | allow} (README: Data loss); nothing else."""
+    got = _mapping(value)
+    if set(got) - {"dynamicSql"} or got.get("dynamicSql", "refuse") not in ("refuse", "allow"):
+        raise TypeError
+    return {str(k): str(v) for k, v in got.items()}
+
+
 def _choice(*choices: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = _text(value)
@@ -107,6 +115,8 @@ SETTINGS: dict[str, Setting] = {
                       "last-good"),
     "components": Setting("a list of component names", _names, '--path "rollback:components[0]" schema'),
     "allowDataLoss": Setting("true or false", _bool, "true"),
+    "dataLoss": Setting("a mapping {dynamicSql: refuse or allow} (README: Data loss)", _data_loss,
+                        "--path rollback:dataLoss.dynamicSql allow"),
     "allowedDomains": Setting("a list of domains", _names, '--path "rollback:allowedDomains[0]" app.example.com'),
     "retain": Setting("a whole number ≥ 1 of known-good versions to keep", _int(1), "20"),
     "migrationsDir": Setting("a directory relative to the repository", _text, "db/migrations"),

@@ -314,10 +314,10 @@ def test_golden_plans_hold_every_down_file_and_statement_untruncated():
     assert "- `0005_notification_digests.down.sql`; drops table notification_digests: **0 rows** now" in md
     assert ("- `0004_worker_jobs_retry.down.sql`; drops column worker_jobs.last_error_at: **0 rows** now; "
             "drops column worker_jobs.max_attempts: **0 rows** now") in md
-    assert [f["destructive"] for f in schema["sql"]] == [
-        [{"drops": "table notification_digests", "rows": 0}],
-        [{"drops": "column worker_jobs.last_error_at", "rows": 0},
-         {"drops": "column worker_jobs.max_attempts", "rows": 0}]]
+    assert [[(d["kind"], d["object"], d["drops"], d["rows"]) for d in f["destructive"]] for f in schema["sql"]] == [
+        [("drop table", "table notification_digests", "table notification_digests", 0)],
+        [("drop column", "column worker_jobs.last_error_at", "column worker_jobs.last_error_at", 0),
+         ("drop column", "column worker_jobs.max_attempts", "column worker_jobs.max_attempts", 0)]]
     # the alias move with both deployments and when each was made
     assert ("**2. DeploymentAlias** moves `app.example.test` from `dpl_v150` (created <timestamp>) to `dpl_v142` "
             "(created <timestamp>)") in md

@@ -28,6 +28,7 @@ CASES: dict[str, tuple[list[list[str]], Any]] = {
     "components": ([["--path", "rollback:components[0]", "schema"], ["--path", "rollback:components[1]", "alias"]],
                    ["schema", "alias"]),
     "allowDataLoss": ([["rollback:allowDataLoss", "true"]], True),
+    "dataLoss": ([["--path", "rollback:dataLoss.dynamicSql", "allow"]], {"dynamicSql": "allow"}),
     "allowedDomains": ([["--path", "rollback:allowedDomains[0]", "shop.example.org"]], ["shop.example.org"]),
     "retain": ([["rollback:retain", "20"]], 20),
     "migrationsDir": ([["rollback:migrationsDir", "db/migrate"]], "db/migrate"),
@@ -72,6 +73,7 @@ REFUSED = [  # (argument list, the key the refusal names, what it expected)
     (["rollback:snapshotDestination", "tape"], "rollback:snapshotDestination", "s3 or dir:/path"),
     (["rollback:components", '["jobs",'], "rollback:components", "a list of component names"),
     (["rollback:locks", "2s"], "rollback:locks", "a mapping"),
+    (["--path", "rollback:dataLoss.dynamicSql", "sometimes"], "rollback:dataLoss", "a mapping {dynamicSql: refuse"),
     (["rollback:retian", "20"], "rollback:retian", "a known rollback setting"),
 ]
 

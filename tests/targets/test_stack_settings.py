@@ -29,6 +29,8 @@ def test_yaml_values_read_the_same() -> None:
     ("healthBudgetSeconds", "-1", "a number of seconds > 0"),
     ("snapshotDestination", "ftp", "s3 or dir:/path"),
     ("locks", "2s", "a mapping"),
+    ("dataLoss", '{"dynamicSql": "sometimes"}', "a mapping {dynamicSql: refuse or allow}"),
+    ("dataLoss", {"dynamicSQL": "allow"}, "a mapping {dynamicSql: refuse or allow}"),
 ])
 def test_an_unusable_value_is_refused_naming_file_key_and_fix(key: str, value: object, expected: str) -> None:
     with pytest.raises(settings.SettingError) as err:
@@ -36,6 +38,12 @@ def test_an_unusable_value_is_refused_naming_file_key_and_fix(key: str, value: o
     text = str(err.value)
     assert text.startswith(f"Pulumi.prod.yaml: rollback:{key}: got ")
     assert expected in text and "fix: pulumi config set --stack prod" in text
+
+
+def test_the_data_loss_policy_reads_as_yaml_and_as_pulumi_config_set_stores_it() -> None:
+    assert settings.parse({"dataLoss": {"dynamicSql": "allow"}}, stack="prod") == {"dataLoss": {"dynamicSql": "allow"}}
+    assert settings.parse({"dataLoss": '{"dynamicSql": "refuse"}'}, stack="prod") == {
+        "dataLoss": {"dynamicSql": "refuse"}}
 
 
 def test_an_unknown_key_is_refused_with_the_nearest_known_one() -> None:
