@@ -1,0 +1,1 @@
+INSERT INTO invoices (id) VALUES (1), (2);

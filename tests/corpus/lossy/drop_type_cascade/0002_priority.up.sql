@@ -1,0 +1,2 @@
+CREATE TYPE priority AS ENUM ('low', 'high');
+ALTER TABLE tasks ADD COLUMN priority priority;

@@ -1,0 +1,1 @@
+ALTER TABLE users ALTER COLUMN nickname TYPE varchar(32);

@@ -1,0 +1,1 @@
+ALTER TABLE prices ALTER COLUMN amount TYPE numeric(10,2);

@@ -1,0 +1,1 @@
+CREATE TABLE imports (id int PRIMARY KEY, code integer);

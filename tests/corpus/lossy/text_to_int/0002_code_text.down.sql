@@ -1,0 +1,1 @@
+ALTER TABLE imports ALTER COLUMN code TYPE integer USING code::integer;

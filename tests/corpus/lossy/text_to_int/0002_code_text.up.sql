@@ -1,0 +1,1 @@
+ALTER TABLE imports ALTER COLUMN code TYPE text;

@@ -1,0 +1,1 @@
+ALTER TABLE carts ADD COLUMN currency text NOT NULL DEFAULT 'EUR';

@@ -1,0 +1,1 @@
+ALTER TABLE orders ALTER COLUMN total TYPE integer USING round(total * 100)::integer;
