@@ -39,8 +39,10 @@ EXPECTED: dict[str, list[tuple[str, str, int | None]]] = {
     "drop_sequence": [("drop sequence", "sequence invoice_number_seq", 1)],
     "drop_extension": [("drop extension", "column users.email", 2)],
     "select_function": [("cannot tell", "SELECT purge_old_drafts()", None)],
+    "mixed": [("delete", "rows of table sessions", 2), ("drop type", "column users.tier", 2),
+              ("cannot tell", "a DO block", None)],
 }
-DYNAMIC_KINDS = ("do_block", "execute", "select_function")
+DYNAMIC_KINDS = ("do_block", "execute", "select_function")  # only dynamic SQL: allowed by the policy alone
 
 
 def corpus(kind: str) -> tuple[dict[str, str], str]:
