@@ -328,7 +328,8 @@ def message(d: Mapping[str, Any]) -> str:
 
 # The catalog query: every name of every finding resolved at once. req rows share a finding's index i; the answer is
 # (i, what, relation, column, info) rows: root (a drop's object exists), table/column/sequence (what a drop removes,
-# through pg_depend: with CASCADE its normal dependents too), truncate (the table and, with CASCADE, every table whose
+# through pg_depend: with CASCADE its normal dependents too; a serial's or identity's sequence only without its column,
+# info.owner naming that column), truncate (the table and, with CASCADE, every table whose
 # foreign keys reach it), attribute (a column's type now, and the new type's), relation, function (volatile or not).
 RESOLVE = """
 WITH RECURSIVE
@@ -365,12 +366,16 @@ trunc(i, rel, bare, root) AS (
     JOIN pg_constraint k ON k.confrelid = t.rel AND k.contype = 'f')
 SELECT i, 'root', name, NULL, NULL::jsonb FROM root
 UNION ALL
-SELECT w.i, CASE k.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END, k.oid::regclass::text, NULL, NULL
+SELECT w.i, CASE k.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END, k.oid::regclass::text, NULL,
+       (SELECT jsonb_build_object('owner', 'column ' || o.refobjid::regclass::text || '.' || quote_ident(a.attname))
+          FROM pg_depend o JOIN pg_attribute a ON a.attrelid = o.refobjid AND a.attnum = o.refobjsubid
+         WHERE k.relkind = 'S' AND o.classid = 'pg_class'::regclass AND o.objid = k.oid
+               AND o.refclassid = 'pg_class'::regclass AND o.deptype IN ('a', 'i') LIMIT 1)
   FROM walk w JOIN pg_class k ON w.classid = 'pg_class'::regclass AND k.oid = w.objid
  WHERE w.subid = 0 AND (k.relkind IN ('r', 'p') OR k.relkind = 'S' AND NOT EXISTS (
        SELECT FROM pg_depend o JOIN walk x ON x.i = w.i AND x.classid = o.refclassid AND x.objid = o.refobjid
-              AND x.subid = 0
-        WHERE o.classid = 'pg_class'::regclass AND o.objid = k.oid AND o.deptype = 'a'))
+              AND (x.subid = 0 OR x.subid = o.refobjsubid)
+        WHERE o.classid = 'pg_class'::regclass AND o.objid = k.oid AND o.deptype IN ('a', 'i')))
 UNION ALL
 SELECT w.i, 'column', k.oid::regclass::text, quote_ident(a.attname), NULL
   FROM walk w JOIN pg_class k ON w.classid = 'pg_class'::regclass AND k.oid = w.objid
@@ -487,10 +492,11 @@ def value_test(change: TypeChange, col: str, info: Mapping[str, Any]) -> tuple[s
 
 @dataclass
 class _Count:
-    """A loss waiting for its count (sql None: known without counting)."""
+    """A loss waiting for its count (sql None: known without counting); owner: the column a sequence belongs to."""
 
     loss: Loss
     sql: str | None
+    owner: str | None = None
 
 
 def _only(only: bool) -> str:
@@ -506,7 +512,7 @@ def _drop_losses(file: str, f: Drop, rows: list[_Row]) -> list[_Count]:
     if not roots:
         return [_Count(Loss(file, f"drop {noun}", obj, obj, None), None)]
     out: list[_Count] = []
-    for _, what, rel, col, _ in rows:
+    for _, what, rel, col, info in rows:
         if what == "table":
             out.append(_Count(Loss(file, f"drop {noun}", obj, f"table {rel}", 0),
                               f"SELECT count(*) FROM ONLY {rel}"))
@@ -516,7 +522,7 @@ def _drop_losses(file: str, f: Drop, rows: list[_Row]) -> list[_Count]:
                               f"SELECT count({col}) FROM {_only(f.only or not root)}{rel}"))
         elif what == "sequence":
             out.append(_Count(Loss(file, f"drop {noun}", obj, f"sequence {rel}", 0, "positions in use"),
-                              f"SELECT count(*) FROM {rel} WHERE is_called"))
+                              f"SELECT count(*) FROM {rel} WHERE is_called", (info or {}).get("owner")))
     return out or [_Count(Loss(file, f"drop {noun}", obj, obj, 0), None)]
 
 
@@ -621,6 +627,7 @@ def measure(conn: psycopg.Connection, files: Iterable[tuple[str, str, bool]]) ->
         for i, what, rel, col, info in conn.execute(RESOLVE, [list(c) for c in zip(*reqs, strict=True)]).fetchall():
             rows.setdefault(int(i), []).append((int(i), str(what), rel, col, info))
     pending = [c for i, (name, f) in enumerate(found) for c in _losses(name, f, _ordered(rows.get(i, [])))]
+    pending = _without_owned(pending)
     counts = iter(_count_all(conn, [c.sql for c in pending if c.sql is not None]))
     out: list[Loss] = []
     for c in pending:
@@ -630,6 +637,15 @@ def measure(conn: psycopg.Connection, files: Iterable[tuple[str, str, bool]]) ->
         n = next(counts)
         out.append(Loss(**{**asdict(c.loss), **({"rows": None, "unknown": n} if isinstance(n, str) else {"rows": n})}))
     return out
+
+
+def _without_owned(pending: list[_Count]) -> list[_Count]:
+    """Without the sequences of serial or identity columns that the same steps drop (with their table or alone): the
+    values they numbered are counted with the column."""
+    dropped = {c.loss.drops for c in pending if c.loss.kind.startswith("drop ")}
+    tables = {d.split(" ", 1)[1] for d in dropped if d.startswith("table ")}
+    return [c for c in pending if not c.owner or (c.owner not in dropped and
+                                                  c.owner.split(" ", 1)[1].rsplit(".", 1)[0] not in tables)]
 
 
 def _ordered(rows: Sequence[_Row]) -> list[_Row]:
