@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import psycopg
-import psycopg.errors
 from pglast import ast, parser
 from pglast.enums.nodes import CmdType, OnConflictAction
 from pglast.enums.parsenodes import AlterTableType, DropBehavior, ObjectType
