@@ -84,7 +84,7 @@ def decide_cmd(
     rollback_stacks/<stack>/policy.yaml and `rollback:thresholds` (errorRate, p95Ms, availability,
     criticalErrors) in Pulumi.<stack>.yaml; see `rollback policy show STACK`.
     """
-    from rollback.decide import run
+    from rollback.decide_cli import run
 
     raise typer.Exit(run(validation, stack=stack, fmt=fmt, override_reason=override_reason, approver=approver,
                          schema=schema, explain=explain))
