@@ -114,7 +114,8 @@ def plan(rollout: Rollout, stack: auto.Stack | None = None) -> Plan:
 def status(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Deployed version, last-good, drift, rollout lock and jobs state; changes nothing."""
     import rollback_stacks
-    from rollback.lock import current_holder, holder_text
+    from rollback.lock import current_holder
+    from rollback.lock_holder import holder_text
     from rollback.stacks import backend_url, open_release_stack
 
     env = dict(env if env is not None else os.environ)
