@@ -33,7 +33,7 @@ node-oracles:
 	@bash tools/node/build.sh
 
 prereqs: venv engine migrate-cli schema-diff node-oracles
-	@$(PY) -m rollback.prereqs
+	@$(PY) -m sandbox.prereqs
 
 test: prereqs
 	@$(PY) -m ruff check .
@@ -49,7 +49,7 @@ demo: prereqs
 lint: venv
 	@$(PY) -m ruff check .
 
-typecheck: venv  # mypy --strict on components, rollback, rollback_stacks ([tool.mypy] in pyproject.toml)
+typecheck: venv  # mypy --strict on components, rollback, rollback_stacks, sandbox ([tool.mypy] in pyproject.toml)
 	@$(PY) -m mypy
 
 bench: prereqs

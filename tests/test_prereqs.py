@@ -33,7 +33,7 @@ def test_engine_build_without_go_or_pulumi_says_what_to_do(tmp_path: Path) -> No
 
 def test_prereqs_without_engine_one_line_no_traceback(tmp_path: Path) -> None:
     env = _bare_env(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "rollback.prereqs"], capture_output=True, text=True, cwd=REPO,
+    proc = subprocess.run([sys.executable, "-m", "sandbox.prereqs"], capture_output=True, text=True, cwd=REPO,
                           env=env)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
@@ -42,7 +42,7 @@ def test_prereqs_without_engine_one_line_no_traceback(tmp_path: Path) -> None:
 
 
 def test_prereqs_reports_engine_version() -> None:
-    proc = subprocess.run([sys.executable, "-m", "rollback.prereqs"], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run([sys.executable, "-m", "sandbox.prereqs"], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("pulumi version: v")
 
@@ -56,5 +56,5 @@ def test_node_oracles_without_npm_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_prereqs_reports_the_oracles_and_redis() -> None:
-    proc = subprocess.run([sys.executable, "-m", "rollback.prereqs"], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run([sys.executable, "-m", "sandbox.prereqs"], capture_output=True, text=True, cwd=REPO)
     assert "npm oracles: " in proc.stdout and "redis: " in proc.stdout

@@ -19,7 +19,7 @@ import pytest
 
 from components.providers import vercel_api
 from rollback.engine import node_oracles
-from rollback.sandbox.vercel_standin import serve
+from sandbox.vercel_standin import serve
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -73,7 +73,7 @@ class Operator:
 @pytest.fixture(scope="module")
 def op(sandbox, tmp_path_factory) -> Any:
     """v1.4.2 then v1.5.0 deployed on a fresh database and backend."""
-    from rollback.sandbox import seed_deployments
+    from sandbox import seed_deployments
 
     seed_deployments(sandbox)
     base = tmp_path_factory.mktemp("operator")
@@ -264,7 +264,7 @@ def test_record_from_stack_captures_deployed_state(op, tmp_path):
 
 def test_partial_rollback_of_jobs_changes_only_the_flags(sandbox, tmp_path):
     """Runs last: it moves the shared stand-in alias of app.example.test."""
-    from rollback.sandbox import seed_deployments
+    from sandbox import seed_deployments
 
     seed_deployments(sandbox)
     (tmp_path / "state").mkdir()

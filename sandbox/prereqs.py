@@ -1,4 +1,4 @@
-"""`python -m rollback.prereqs`: one line per prerequisite, or one actionable line and exit 1."""
+"""`python -m sandbox.prereqs`: one line per prerequisite, or one actionable line and exit 1."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from components.providers.schema_diff_bin import SchemaDiffMissing, pinned_version, require_pg_schema_diff
 from rollback.engine import find_engine_dir, migrate_cli, node_oracles
 from rollback.errors import RollbackError
-from rollback.sandbox.postgres import bindir
+from sandbox.postgres import bindir
 
 
 def main() -> int:
