@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from components.providers import vercel_api
-from rollback.engine import node_oracles
+from sandbox.prereqs import node_oracles
 from sandbox.vercel_standin import serve
 
 HERE = Path(__file__).resolve().parent
