@@ -103,6 +103,31 @@ def test_plan_formats_match_golden(op, fmt, golden):
     assert _normalise(proc.stdout) == expected.read_text()
 
 
+# `rollback …` that counts the loads of a stack record (rollback_stacks.load) and prints how many at exit
+COUNTING_LAUNCHER = """
+import atexit, sys
+import rollback_stacks, rollback_stacks.store as store
+loads, real = [], store.load
+def load(*args, **kwargs):
+    loads.append(args[0] if args else kwargs.get("stack"))
+    return real(*args, **kwargs)
+store.load = rollback_stacks.load = load
+atexit.register(lambda: sys.stderr.write(f"\\nloads: {loads}\\n"))
+sys.argv = ["rollback", *sys.argv[1:]]
+from rollback.cli import main
+main()
+"""
+
+
+def test_a_rollout_reads_its_stack_record_once(op):
+    """plan (resolve + the preview's program) and apply (resolve + preview + update) each load the record once."""
+    for args, code in ((("plan", "local", "--to", "last-good"), 2), (("apply", "local", "--to", "v1.5.0", "--yes"), 0)):
+        proc = subprocess.run([sys.executable, "-c", COUNTING_LAUNCHER, *args], env=op.env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == code, proc.stderr
+        assert proc.stderr.strip().splitlines()[-1] == "loads: ['local']", proc.stderr
+
+
 def test_plan_lists_steps_in_dependency_order(op):
     plan = json.loads(op.run("plan", "local", "--to", "last-good", "--format", "json").stdout)
     components = [s["component"] for s in plan["steps"]]
