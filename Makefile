@@ -1,4 +1,6 @@
-# Two commands matter on a fresh machine: `make demo` and `make test` (each sets up what it needs).
+# Two commands matter on a fresh machine: `make demo` and `make test` (each sets up what it needs). Each first checks
+# the machine (tools/prereqs.py, about a second: as root it installs the missing Debian packages, otherwise it names
+# everything missing and the one command that installs it), then builds what it runs (cached by version), then runs.
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +8,8 @@ PY := $(VENV)/bin/python
 PYTEST_WORKERS := -n 2 --dist loadfile
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: venv engine engine-path migrate-cli schema-diff node-oracles prereqs test test-e2e demo lint typecheck bench clean
+.PHONY: venv engine engine-path migrate-cli schema-diff node-oracles prereqs prereqs-demo test test-e2e demo lint typecheck \
+	bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -15,6 +18,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)
+	@:
 
 engine:
 	@bash tools/pulumi-engine/build.sh
@@ -32,8 +36,15 @@ schema-diff:  # stripe/pg-schema-diff's CLI, run by the providers (components/pr
 node-oracles:
 	@bash tools/node/build.sh
 
-prereqs: venv engine migrate-cli schema-diff node-oracles
-	@$(PY) -m rollback.prereqs
+prereqs-demo:  # what the demo runs: the venv and the engine (not the tests' oracles, not pg-schema-diff)
+	@python3 tools/prereqs.py demo
+	@$(MAKE) --no-print-directory venv engine
+	@$(PY) -m sandbox.prereqs demo
+
+prereqs:  # what the tests run: also golang-migrate's CLI, pg-schema-diff and the npm oracles
+	@python3 tools/prereqs.py test
+	@$(MAKE) --no-print-directory venv engine migrate-cli schema-diff node-oracles
+	@$(PY) -m sandbox.prereqs test
 
 test: prereqs
 	@$(PY) -m ruff check .
@@ -43,13 +54,13 @@ test: prereqs
 test-e2e: prereqs
 	@$(PY) -m pytest $(PYTEST_WORKERS) -m e2e
 
-demo: prereqs
+demo: prereqs-demo
 	@$(VENV)/bin/rollback demo
 
 lint: venv
 	@$(PY) -m ruff check .
 
-typecheck: venv  # mypy --strict on components, rollback, rollback_stacks ([tool.mypy] in pyproject.toml)
+typecheck: venv  # mypy --strict on components, rollback, rollback_stacks, sandbox ([tool.mypy] in pyproject.toml)
 	@$(PY) -m mypy
 
 bench: prereqs

@@ -155,7 +155,7 @@ def report(name: str, rows: list[Row], out: Path, *, smoke: bool, params: dict[s
 @contextmanager
 def private_sandbox(prefix: str) -> Iterator[Any]:
     """A sandbox of our own in a fresh temp dir (never the user's), stopped and removed afterwards."""
-    from rollback import sandbox
+    import sandbox
 
     with sandbox.private(f"rollback-bench-{prefix}-") as sb:
         yield sb

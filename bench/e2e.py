@@ -55,7 +55,7 @@ class Rig:
 
         (Deploying v1.4.2 first changes nothing for the rollback: the same 7 steps update, from the same state.)
         """
-        from rollback.sandbox import seed_deployments
+        from sandbox import seed_deployments
 
         seed_deployments(self.sb)
         self.cli("apply", "local", "--to", "v1.5.0", "--yes", "--reason", "bench: release v1.5.0")

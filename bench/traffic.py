@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.common import REPO, Row, median, parser, private_sandbox, report, runs_of
 from bench.e2e import Rig
-from rollback.sandbox.traffic import Traffic, TrafficResult, load_queries, percentile
+from sandbox.traffic import Traffic, TrafficResult, load_queries, percentile
 
 SCENARIO = "6 live traffic"
 P99_GOAL = 2.0  # p99 during the rollout at most twice the idle p99

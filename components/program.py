@@ -6,7 +6,7 @@ import json
 import shutil
 import subprocess
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -22,6 +22,9 @@ from components.target import load_target
 from components.vercel_settings import VercelSettingError
 from rollback_stacks.errors import TargetError
 from rollback_stacks.settings import SettingError
+
+if TYPE_CHECKING:
+    from rollback_stacks.store import StackRecord
 
 
 def _settings(config: pulumi.Config) -> dict[str, Any]:
@@ -71,19 +74,21 @@ def _last_outputs(stack: str) -> dict[str, Any]:
         return {}
 
 
-def pulumi_program(*, from_cli: bool = False) -> None:
+def pulumi_program(*, from_cli: bool = False, record: StackRecord | None = None) -> None:
     """Declare the release; a refused input is reported as one error line (RunError: no traceback).
 
     from_cli: run by `pulumi preview/up` (__main__.py), where no verb passed the deployed version: read it from
     the stack's last outputs, so ordering and candidate checks hold as under `rollback apply`.
+    record: the stack's record as the verb running this program read and validated it (rollback.stacks
+    .open_release_stack passes it), so a rollout reads its stack once; without one (the Pulumi CLI), it is loaded.
     """
     try:
-        _declare(from_cli)
+        _declare(from_cli, record)
     except (TargetError, JobsSettingError, LockSettingError, VercelSettingError, OrderRefused, MissingSetting) as err:
         raise pulumi.RunError(str(err)) from None
 
 
-def _declare(from_cli: bool) -> None:
+def _declare(from_cli: bool, record: StackRecord | None) -> None:
     """Declare the release of the resolved target and export what was deployed."""
     import rollback_stacks
 
@@ -93,7 +98,8 @@ def _declare(from_cli: bool) -> None:
         last = _last_outputs(stack)
         if isinstance(last.get("version"), int):
             s["deployed"], s["deployed_partial"] = last["version"], last.get("partial")
-    record = rollback_stacks.load(stack)
+    if record is None or record.name != stack:
+        record = rollback_stacks.load(stack)
     version = record.resolve(s["target"], deployed=s["deployed"], allow_candidate=s["allow_candidate"])
     target = load_target(record, version)
     deployed = load_target(record, record.find(str(s["deployed"]))) if s["deployed"] is not None else None

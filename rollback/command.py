@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class Rollout:
-    """A resolved request: which stack, which version, which components, with which flags."""
+    """A resolved request: which stack (its record, read and validated once per rollout), which version, which
+    components, with which flags."""
 
-    stack: str
+    record: StackRecord
     ref: str
     version: Version
     deployed: dict[str, Any]
@@ -35,6 +36,11 @@ class Rollout:
     maintenance: bool = False
     cancel_blockers: bool = False  # --cancel-blockers: terminate the sessions that keep a step from its locks
     workspace: auto.Stack | None = field(default=None, repr=False)  # the stack opened to read what is deployed
+
+    @property
+    def stack(self) -> str:
+        """The stack's name."""
+        return self.record.name
 
     def overrides(self) -> dict[str, Any]:
         """Config the program reads beyond Pulumi.<stack>.yaml: deployed version, flags, components."""
@@ -55,9 +61,9 @@ class Rollout:
         from rollback.workspace import configure
 
         if self.workspace is None:
-            return open_release_stack(self.stack, target=str(self.version.version), env=self.env,
+            return open_release_stack(self.record, target=str(self.version.version), env=self.env,
                                       overrides=self.overrides())
-        configure(self.workspace, release_config(self.stack, target=str(self.version.version),
+        configure(self.workspace, release_config(self.record, target=str(self.version.version),
                                                  overrides=self.overrides()))
         return self.workspace
 
@@ -70,28 +76,25 @@ class Rollout:
                 "flags": dict(v.jobs.flags) if v.jobs else {}, "partial": self.components}
 
 
-def deployed_outputs(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+def deployed_outputs(record: StackRecord, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The stack outputs of the last update (empty when never deployed)."""
-    return _deployed(stack, env)[1]
+    return _deployed(record, env)[1]
 
 
-def _deployed(stack: str, env: Mapping[str, str] | None) -> tuple[auto.Stack, dict[str, Any]]:
+def _deployed(record: StackRecord, env: Mapping[str, str] | None) -> tuple[auto.Stack, dict[str, Any]]:
     """The stack's workspace and the outputs of its last update."""
     from rollback.stacks import open_release_stack
 
-    st = open_release_stack(stack, target="last-good", env=env)
+    st = open_release_stack(record, target="last-good", env=env)
     return st, {k: v.value for k, v in st.outputs().items()}
 
 
-def resolve(stack: str, ref: str, *, components: Sequence[str] | None = None, allow_data_loss: bool = False,
-            maintenance: bool = False, env: Mapping[str, str] | None = None,
-            record: StackRecord | None = None, cancel_blockers: bool = False) -> Rollout:
-    """Resolve ref against the stack's record and its deployed version; candidates only roll forward."""
-    import rollback_stacks
-
+def resolve(record: StackRecord, ref: str, *, components: Sequence[str] | None = None, allow_data_loss: bool = False,
+            maintenance: bool = False, env: Mapping[str, str] | None = None, cancel_blockers: bool = False) -> Rollout:
+    """Resolve ref against the stack's record (rollback_stacks.load, read once by the caller) and its deployed
+    version; candidates only roll forward."""
     env = dict(env if env is not None else os.environ)
-    record = record or rollback_stacks.load(stack)
-    opened, deployed = _deployed(stack, env)
+    opened, deployed = _deployed(record, env)
     current = deployed.get("version")
     version = record.resolve(ref, deployed=current, allow_candidate=True)
     if version.status == "candidate" and current is not None and version.version < int(current):
@@ -99,7 +102,7 @@ def resolve(stack: str, ref: str, *, components: Sequence[str] | None = None, al
         raise RollbackError(f"{ref!r} resolves to version {version.version} ({version.label}), a candidate older "
                             f"than the deployed version {current}: roll back only to known-good "
                             f"versions ({good}).")
-    return Rollout(stack, ref, version, deployed, list(components) if components else None, allow_data_loss, env,
+    return Rollout(record, ref, version, deployed, list(components) if components else None, allow_data_loss, env,
                    maintenance, cancel_blockers, opened)
 
 
@@ -114,7 +117,8 @@ def plan(rollout: Rollout, stack: auto.Stack | None = None) -> Plan:
 def status(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Deployed version, last-good, drift, rollout lock and jobs state; changes nothing."""
     import rollback_stacks
-    from rollback.lock import current_holder, holder_text
+    from rollback.lock import current_holder
+    from rollback.lock_holder import holder_text
     from rollback.stacks import backend_url, open_release_stack
 
     env = dict(env if env is not None else os.environ)
@@ -123,7 +127,7 @@ def status(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
         return {"stack": stack, "deployed": None, "last_good": None, "drift": [], "pending_operations": [],
                 "rollout_in_progress": None, "last_update": None, "jobs_frozen": None}
     last_good = record.resolve("last-good")
-    st = open_release_stack(stack, target=str(last_good.version), env=env)
+    st = open_release_stack(record, target=str(last_good.version), env=env)
     deployed = {k: v.value for k, v in st.outputs().items()}
     drift: list[str] = []
     pending: list[str] = []
@@ -169,14 +173,16 @@ class ApplyResult:
     failed_step: str | None = None  # `name (Component)` of the step whose own message `error` carries
 
 
-def apply(stack_name: str, ref: str, *, confirm: Callable[[Plan], bool], reason: str | None,
+def apply(record: StackRecord, ref: str, *, confirm: Callable[[Plan], bool], reason: str | None,
           components: Sequence[str] | None = None, allow_data_loss: bool = False, maintenance: bool = False,
           env: Mapping[str, str] | None = None, on_step: Callable[[str, Any], None] | None = None,
           report_dir: Path | None = None, decision: dict[str, Any] | None = None,
           cancel_blockers: bool = False) -> ApplyResult:
     """Lock the stack, resolve ref against what is deployed, preview, confirm, then up with per-step timing and a
-    written report. Resolving under the lock sees the state the previous rollout left (repaired if it was killed)."""
-    import rollback_stacks
+    written report. Resolving under the lock sees the state the previous rollout left (repaired if it was killed).
+
+    record: the stack's record as rollback_stacks.load read and validated it (before the lock, so a bad record is
+    refused first); the resolve, the preview's program and the update's program all use it, none reads it again."""
     from rollback.lock import recover_interrupted, rollout_lock
     from rollback.redact import Redactor
     from rollback.report import ReportRecorder, Target, Who, write_notification, write_report
@@ -184,12 +190,12 @@ def apply(stack_name: str, ref: str, *, confirm: Callable[[Plan], bool], reason:
 
     env = dict(env if env is not None else os.environ)
     report_dir = report_dir or Path(env.get("ROLLBACK_REPORT_DIR", "reports"))
-    record = rollback_stacks.load(stack_name)  # a bad stack name or record is refused before the lock is taken
+    stack_name = record.name
     with rollout_lock(backend_url(env), stack_name, target=ref, reason=reason):
-        recover_interrupted(lambda: open_release_stack(stack_name, target="last-good", env=env), stack_name,
+        recover_interrupted(lambda: open_release_stack(record, target="last-good", env=env), stack_name,
                             backend_url(env))  # a killed update's leftovers
-        rollout = resolve(stack_name, ref, components=components, allow_data_loss=allow_data_loss,
-                          maintenance=maintenance, env=env, record=record, cancel_blockers=cancel_blockers)
+        rollout = resolve(record, ref, components=components, allow_data_loss=allow_data_loss,
+                          maintenance=maintenance, env=env, cancel_blockers=cancel_blockers)
         stack = rollout.open()
         the_plan = plan(rollout, stack)
         if not the_plan.has_changes:
@@ -304,13 +310,20 @@ def verify(stack: str, *, failure_type: str | None = None, budget_seconds: float
            env: Mapping[str, str] | None = None) -> tuple[list[Any], dict[str, Any]]:
     """Run the deployed version's health gate; returns the check results and a `decide` validation result."""
     import rollback_stacks
+
+    return _verify(rollback_stacks.load(stack), failure_type=failure_type, budget_seconds=budget_seconds, env=env)
+
+
+def _verify(record: StackRecord, *, failure_type: str | None = None, budget_seconds: float | None = None,
+            env: Mapping[str, str] | None = None) -> tuple[list[Any], dict[str, Any]]:
     from components.providers.health import gate
 
+    stack = record.name
     env = dict(env if env is not None else os.environ)
-    deployed = deployed_outputs(stack, env)
+    deployed = deployed_outputs(record, env)
     if deployed.get("version") is None:
         raise RollbackError(f"stack {stack!r} has nothing deployed: nothing to verify.")
-    version = rollback_stacks.load(stack).find(str(deployed["version"]))
+    version = record.find(str(deployed["version"]))
     props = version.health.model_dump()
     if budget_seconds is not None:
         props["budget_seconds"] = budget_seconds
@@ -326,6 +339,7 @@ def verify(stack: str, *, failure_type: str | None = None, budget_seconds: float
 def rehearse(stack: str, ref: str, *, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Drill: restore the latest snapshot into a scratch DB, bring its schema and DB objects to the target with
     the engine, and compare with a clean build of the target (fingerprint and `pg_dump --schema-only`)."""
+    import functools
     import tempfile
     import uuid
 
@@ -338,7 +352,8 @@ def rehearse(stack: str, ref: str, *, env: Mapping[str, str] | None = None) -> d
     from rollback.workspace import open_stack
     from rollback_stacks.consistency import migration_version, up_hashes
 
-    rollout = resolve(stack, ref, env=env)
+    rollout = resolve(rollback_stacks.load(stack), ref, env=env)
+    program = functools.partial(pulumi_program, record=rollout.record)  # the program reads no record again
     reference = rollout.deployed.get("snapshot_reference")
     if not reference:
         raise RollbackError(f"stack {stack!r} has no snapshot to rehearse with: apply a release with the "
@@ -359,7 +374,7 @@ def rehearse(stack: str, ref: str, *, env: Mapping[str, str] | None = None) -> d
             for kind, dsn in dsns.items():
                 backend = Path(state) / kind
                 backend.mkdir()
-                open_stack(stack, pulumi_program, backend_url=f"file://{backend}",
+                open_stack(stack, program, backend_url=f"file://{backend}",
                            env={**rollout.env, "DATABASE_URL": dsn}, config=config).up()
         with psycopg.connect(dsns["restored"]) as conn:
             live = int(scalar(conn.execute("SELECT version FROM schema_migrations")))
@@ -404,16 +419,16 @@ def capture(stack: str, *, require_healthy: bool, env: Mapping[str, str] | None 
     from rollback.stacks import open_release_stack
 
     env = dict(env if env is not None else os.environ)
+    record = rollback_stacks.load(stack)
     if require_healthy:
-        results, _ = verify(stack, env=env)
+        results, _ = _verify(record, env=env)
         failing = [f"{r.name} ({r.detail})" for r in results if not r.ok]
         if failing:
             raise RollbackError(f"not recording {stack} as known-good: health checks failing: {'; '.join(failing)}")
-    st = open_release_stack(stack, target="last-good", env=env)
+    st = open_release_stack(record, target="last-good", env=env)
     outputs = {k: v.value for k, v in st.outputs().items()}
     if outputs.get("version") is None:
         raise RollbackError(f"stack {stack!r} has nothing deployed: nothing to record.")
-    record = rollback_stacks.load(stack)
     base = record.find(str(outputs["version"]))
     return {"version": base.version, "git_sha": base.git_sha, "snapshot_reference": outputs.get("snapshot_reference"),
             "deployment_id": outputs.get("deployment_id"), "schema_version": outputs.get("schema_version"),

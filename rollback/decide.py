@@ -29,7 +29,7 @@ from rollback.validation_result import (
 )
 
 __all__ = ["EXIT_CODES", "THRESHOLDS_KEY", "Action", "Decision", "FailingCheck", "Metrics", "Override", "Reason",
-           "Signals", "Thresholds", "ValidationResult", "decide", "load_thresholds", "load_validation", "run"]
+           "Signals", "Thresholds", "ValidationResult", "decide", "load_thresholds", "load_validation"]
 
 LAST_GOOD = "last-good"
 
@@ -135,34 +135,3 @@ def load_thresholds(stack: str | None, project_dir: Path) -> tuple[Thresholds, s
 def validation_schema() -> dict[str, Any]:
     """JSON Schema of the validation result file."""
     return ValidationResult.model_json_schema()
-
-
-def run(validation: Path | None, *, stack: str | None = None, fmt: str = "text", override_reason: str | None = None,
-        approver: str | None = None, schema: bool = False, explain: bool = False,
-        project_dir: Path | None = None) -> int:
-    """The `rollback decide` command: print the decision (and with explain every rule), return its exit code."""
-    import typer
-
-    from rollback.decide_render import render_explain, render_text
-
-    if schema:
-        typer.echo(json.dumps(validation_schema(), indent=2))
-        return 0
-    if fmt not in ("text", "json"):
-        raise RollbackError(f"--format {fmt}: use text or json")
-    if validation is None:
-        raise RollbackError("--validation FILE is required (a validation result JSON; see --schema)")
-    if bool(override_reason) != bool(approver):
-        raise RollbackError("an emergency override needs both --override-reason and --approver")
-    result = load_validation(validation)
-    stack = stack or result.stack
-    from rollback import stacks
-
-    policy = effective(stack, project_dir or stacks.project_dir())
-    override = Override(reason=override_reason, approver=approver) if override_reason and approver else None
-    decision = decide(result.model_copy(update={"stack": stack}), policy=policy, override=override)
-    if fmt == "json":
-        typer.echo(decision.model_dump_json(indent=2, exclude=None if explain else {"explain"}))
-    else:
-        typer.echo((render_explain(decision) + "\n" if explain else "") + render_text(decision))
-    return decision.exit_code

@@ -59,7 +59,7 @@ def generate(stack: str = Stack,
     from components.providers.schema_diff_bin import SchemaDiffMissing
     from components.target import load_target
     from rollback.redact import redact
-    from rollback_stacks import downs, formats, store
+    from rollback_stacks import downs, downs_write, formats, store
 
     rec = store.load(stack, root)
     version = _version(rec, to)
@@ -112,7 +112,7 @@ def generate(stack: str = Stack,
     if same(written) != same(statements):  # the file must read back as the statements generated, one for one
         _refuse(f"downs generate {stack}: the {len(statements)} generated statement(s) {move} do not read back "
                 "from SQL text as generated: not frozen (the way back is generated at apply instead)")
-    rel = downs.write(rec, name, text)
+    rel = downs_write.write(rec, name, text)
     typer.echo(f"wrote {rec.shown(rel)}: {len(statements)} statement(s) {move}, recorded in rollback.sum")
     typer.echo(f"review it in a pull request; after an edit, record it with `rollback downs seal {stack}`. An apply "
                "of this move runs it as written while the live schema is still the one it was generated from.")
@@ -123,9 +123,9 @@ def seal(stack: str = Stack, root: Path | None = Root) -> None:
     """Record reviewed edits of the stack's frozen downs in rollback.sum (and nothing else): each edited file must
     keep its header and be valid SQL."""
     from components.providers import way_back
-    from rollback_stacks import downs
+    from rollback_stacks import downs_write
 
-    sealed = downs.seal(stack, root, check=lambda text, where: way_back.frozen_statements(text, where, 0))
+    sealed = downs_write.seal(stack, root, check=lambda text, where: way_back.frozen_statements(text, where, 0))
     if not sealed:
         typer.echo(f"nothing to seal: every frozen down of {stack} is recorded in rollback.sum as it is")
         return

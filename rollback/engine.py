@@ -45,19 +45,6 @@ def engine_version() -> str:
     return go_mod_version(ENGINE_GO_MOD, "github.com/pulumi/pulumi/pkg/v3")
 
 
-def migrate_cli() -> Path:
-    """Where `make migrate-cli` puts golang-migrate's CLI (the tests' oracle) for its pinned version."""
-    version = go_mod_version(REPO_ROOT / "tools" / "golang-migrate" / "go.mod", "github.com/golang-migrate/migrate/v4")
-    return cache_root() / "golang-migrate" / version / "bin" / "migrate"
-
-
-def node_oracles() -> Path:
-    """Where `make node-oracles` installs the npm oracles (@vercel/sdk, bullmq, drizzle-orm, pg, supabase)."""
-    here = REPO_ROOT / "tools" / "node"
-    key = hashlib.sha256((here / "package.json").read_bytes() + (here / "package-lock.json").read_bytes())
-    return cache_root() / "node" / key.hexdigest()[:12] / "node_modules"
-
-
 def cached_engine_dir() -> Path:
     """Where `make engine` puts the offline build: keyed like tools/pulumi-engine/build.sh (version, sources)."""
     here = ENGINE_GO_MOD.parent

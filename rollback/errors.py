@@ -1,7 +1,9 @@
-"""User-facing errors: rendered as one message and exit code 1, never as a traceback."""
+"""User-facing errors: rendered as one message and exit code 1, never as a traceback.
 
+The base class lives in the lowest layer (rollback_stacks.errors), so the stack records raise it without importing
+the verbs; it is re-exported here for the verbs.
+"""
 
-class RollbackError(Exception):
-    """An error the operator can fix; its message says what and how."""
+from rollback_stacks.errors import RollbackError
 
-    exit_code = 1
+__all__ = ["RollbackError"]

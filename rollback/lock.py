@@ -19,16 +19,12 @@ from urllib.parse import urlparse
 
 from rollback.engine import cache_root
 from rollback.errors import RollbackError
-from rollback.sandbox.processes import alive
+from rollback.lock_holder import StackLocked, holder_text, machine_id, running
 
 if TYPE_CHECKING:
     from pulumi import automation as auto
 
 IDEMPOTENT_STEPS = "pulumi-python:dynamic/rollback:"  # our dynamic steps: re-running one is always safe
-
-
-class StackLocked(RollbackError):
-    """Another rollout holds the stack."""
 
 
 LEASE_ENV = "ROLLBACK_LEASE_SECONDS"
@@ -43,12 +39,6 @@ def lock_path(backend_url: str, stack: str) -> Path:
     return base / ".rollback-locks" / f"{stack}.json"
 
 
-def holder_text(info: dict[str, Any]) -> str:
-    """`user@host (pid N) since T, target X: reason` for messages."""
-    return (f"{info.get('user')}@{info.get('host')} (pid {info.get('pid')}) since {info.get('since')}, "
-            f"target {info.get('target')}: {info.get('reason') or 'no reason given'}")
-
-
 def lease_seconds(env: dict[str, str] | None = None) -> int:
     """How long a holder's lock outlives its last renewal ($ROLLBACK_LEASE_SECONDS, 5..3600, default 60)."""
     raw = (env if env is not None else os.environ).get(LEASE_ENV, "")
@@ -58,23 +48,6 @@ def lease_seconds(env: dict[str, str] | None = None) -> int:
         raise RollbackError(f"{LEASE_ENV}={raw!r}: the rollout lock's lease must be a whole number of seconds "
                             f"from 5 to 3600 (default {DEFAULT_LEASE}); unset it or set e.g. {LEASE_ENV}=60")
     return int(raw)
-
-
-def machine_id() -> str:
-    """This kernel boot and pid namespace: two holders with equal ids see the same processes (a host name alone
-    does not prove that: two containers may share one)."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        return f"{boot}/{os.stat('/proc/self/ns/pid').st_ino}"
-    except OSError:
-        return ""
-
-
-def died_here(info: dict[str, Any]) -> bool:
-    """Whether a holder record names a process of this machine that is no longer running."""
-    pid = int(info.get("pid", 0) or 0)
-    return (bool(machine_id()) and info.get("machine") == machine_id() and info.get("host") == socket.gethostname()
-            and pid > 0 and not alive(pid))
 
 
 @dataclass
@@ -123,7 +96,7 @@ class FileLock:
                               f"Wait for it to finish (lock file {self.path}).") from None
         held = _read(self.path)
         if self.path.exists() and (held is None or held.get("host") != info["host"]
-                                   or alive(int(held.get("pid", 0) or 0))):
+                                   or running(int(held.get("pid", 0) or 0))):
             os.close(guard)
             raise StackLocked(f"stack {self.stack!r} has a rollout in progress, held by {holder_text(held or {})}. "
                               f"Wait for it to finish (lock file {self.path}).")
@@ -277,7 +250,7 @@ def clear_stale_engine_locks(backend_url: str, stack: str, previous: dict[str, A
     for lock in engine_locks(backend_url, stack):
         held = lock.content
         pid = int(held.get("pid", 0) or 0)
-        if not shared and held.get("hostname") == host and pid and not alive(pid):
+        if not shared and held.get("hostname") == host and pid and not running(pid):
             why = "no longer running"
         elif _started_by_dead(held, previous):
             why = "started by the dead rollout this one took over"

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rollback.errors import RollbackError
-from rollback.lock import StackLocked, died_here, holder_text
+from rollback.lock_holder import StackLocked, died_here, holder_text
 from rollback.s3url import S3Location, open_s3
 
 CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}

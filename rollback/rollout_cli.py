@@ -87,13 +87,15 @@ def register(app: typer.Typer) -> None:
                  maintenance: bool = Maintenance,
                  fmt: str = typer.Option("text", "--format", help="text, markdown or json.")) -> None:
         """Preview the rollout to a target. Exit 0 no changes, 2 changes, 1 error."""
+        import rollback_stacks
         from rollback import command, plan_format
         from rollback.errors import RollbackError
 
         if fmt not in ("text", "markdown", "json"):
             raise RollbackError(f"--format: expected text, markdown or json, got {fmt!r}.")
         try:
-            the_plan = command.plan(command.resolve(stack, to, components=parse_components(components),
+            record = rollback_stacks.load(stack)  # read and validated once: resolve and the program use it
+            the_plan = command.plan(command.resolve(record, to, components=parse_components(components),
                                                     maintenance=maintenance))
         except RollbackError as err:
             if fmt == "markdown":  # the PR comment says why first; the exit code still fails the job
@@ -172,6 +174,7 @@ def register(app: typer.Typer) -> None:
                   decision: Path | None = typer.Option(None, "--decision",
                                                        help="`rollback decide` JSON to attach.")) -> None:
         """Preview, confirm (or --yes), then apply with live progress and a written report."""
+        import rollback_stacks
         from rollback import command, plan_format
         from rollback.errors import RollbackError
 
@@ -189,7 +192,8 @@ def register(app: typer.Typer) -> None:
             con.print(f"  {mark} {step.component or '-'}: {step.name} {step.op or ''}{took}")
 
         attached = json.loads(decision.read_text()) if decision else None
-        result = command.apply(stack, to, confirm=confirm, reason=reason, components=parse_components(components),
+        record = rollback_stacks.load(stack)  # a bad stack name or record is refused before the lock is taken
+        result = command.apply(record, to, confirm=confirm, reason=reason, components=parse_components(components),
                                allow_data_loss=allow_data_loss, maintenance=maintenance, on_step=on_step,
                                report_dir=report_dir, decision=attached, cancel_blockers=cancel_blockers)
         label = result.rollout.version.label

@@ -15,6 +15,8 @@ from rollback_stacks import settings as stack_settings_schema
 if TYPE_CHECKING:
     from pulumi import automation as auto
 
+    from rollback_stacks.store import StackRecord
+
 NAMESPACE = stack_settings_schema.NAMESPACE
 
 
@@ -67,6 +69,16 @@ def stack_settings(stack: str, root: Path | None = None) -> dict[str, Any]:
         {k[len(prefix):]: v for k, v in config.items() if isinstance(k, str) and k.startswith(prefix)}, stack=stack)
 
 
+def record_settings(record: StackRecord) -> dict[str, Any]:
+    """The `rollback:*` settings of a loaded record (Pulumi.<stack>.yaml, read and validated with it by
+    rollback_stacks.load), keys without the namespace: what stack_settings returns, without reading the file again."""
+    path = settings_file(record.name, record.repository)
+    if not path.is_file():  # the record loads without one; a rollout needs it, as stack_settings says
+        stack_settings(record.name, record.repository)
+    prefix = f"{NAMESPACE}:"
+    return {k[len(prefix):]: v for k, v in record.settings.items() if isinstance(k, str) and k.startswith(prefix)}
+
+
 def backend_url(env: Mapping[str, str] | None = None) -> str:
     """The state backend from PULUMI_BACKEND_URL, or an error saying how to get one."""
     url = (env if env is not None else os.environ).get("PULUMI_BACKEND_URL", "")
@@ -76,15 +88,18 @@ def backend_url(env: Mapping[str, str] | None = None) -> str:
     return url
 
 
-def open_release_stack(stack: str, *, target: str | None = None, env: Mapping[str, str] | None = None,
+def open_release_stack(record: StackRecord, *, target: str | None = None, env: Mapping[str, str] | None = None,
                        overrides: Mapping[str, Any] | None = None) -> auto.Stack:
-    """The stack's workspace running our program, configured from Pulumi.<stack>.yaml (+ overrides)."""
+    """The stack's workspace running our program, configured from Pulumi.<stack>.yaml (+ overrides). The program
+    declares the release from this record: a preview or update of the rollout does not read the stack again."""
+    import functools
+
     from components.program import pulumi_program
     from rollback.workspace import open_stack
 
     env = dict(env if env is not None else os.environ)
-    return open_stack(stack, pulumi_program, backend_url=backend_url(env), env=env,
-                      config=release_config(stack, target=target, overrides=overrides))
+    return open_stack(record.name, functools.partial(pulumi_program, record=record), backend_url=backend_url(env),
+                      env=env, config=release_config(record, target=target, overrides=overrides))
 
 
 def _setting_parsers() -> dict[str, Callable[..., Any]]:
@@ -94,10 +109,11 @@ def _setting_parsers() -> dict[str, Callable[..., Any]]:
     return {"jobs": jobs_settings.parse, "vercel": vercel_settings.parse, "locks": lock_settings.parse}
 
 
-def release_config(stack: str, *, target: str | None = None, overrides: Mapping[str, Any] | None = None
+def release_config(record: StackRecord, *, target: str | None = None, overrides: Mapping[str, Any] | None = None
                    ) -> dict[str, str]:
     """The program's config: Pulumi.<stack>.yaml's rollback:* settings, the overrides, and the target."""
-    merged = {**stack_settings(stack), **(overrides or {})}
+    stack = record.name
+    merged = {**record_settings(record), **(overrides or {})}
     for key, parse in _setting_parsers().items():  # refused here, before any engine run, with the file and field
         if key in merged:
             try:

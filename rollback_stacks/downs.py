@@ -7,26 +7,23 @@ recorded in rollback.sum like every other stack file; an edit made in review is 
 STACK`. The schema step runs a frozen down as written while the live schema still has its `live_digest`
 (components.providers.way_back.frozen), and checks the result has the `target_digest`.
 
-This module reads and writes the files only; it never connects to a database.
+This module reads the files only (rollback_stacks.downs_write writes them); it never connects to a database.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pglast import ast, parser
 
-from rollback_stacks import formats, sums
+from rollback_stacks import formats
 from rollback_stacks.errors import TargetError, problem
-
-if TYPE_CHECKING:
-    from rollback_stacks.store import StackRecord
 
 DIR = "downs"
 PREFIX = "-- rollback:"
@@ -261,49 +258,3 @@ def problems(stack_dir: Path, shown: str) -> list[str]:
         except TargetError as err:
             out.append(str(err))
     return out
-
-
-def write(rec: StackRecord, name: str, text: str) -> str:
-    """Write downs/<name> in a validated transaction that records it in rollback.sum (replacing an older one)."""
-    from rollback_stacks import write as writing
-
-    rel = f"{DIR}/{name}"
-    with writing.transaction(rec, resealed={rel}) as scratch:
-        (scratch / DIR).mkdir(exist_ok=True)
-        (scratch / rel).write_text(text, encoding="utf-8")
-    return rel
-
-
-def unsealed(rec: StackRecord) -> list[str]:
-    """The frozen downs whose content rollback.sum does not record (edited, added, or removed since)."""
-    recorded, _, _ = sums.parse((rec.dir / sums.SUMS_FILE).read_text(encoding="utf-8", errors="replace"))
-    on_disk = paths(rec.dir)
-    changed = [rel for rel, path in on_disk.items() if recorded.get(rel) != sums.sha256_file(path)]
-    gone = [rel for rel in recorded if rel.startswith(f"{DIR}/") and rel not in on_disk]
-    return sorted({*changed, *gone})
-
-
-def seal(stack: str, root: Path | None = None, check: Callable[[str, str], object] | None = None) -> list[str]:
-    """Record the reviewed edits of a stack's frozen downs in rollback.sum, and nothing else: refused when another
-    file differs from its record, or an edited down has no valid header or is not valid SQL (check(text, where):
-    the caller's further check of an edited file, raising TargetError)."""
-    from rollback_stacks import store
-    from rollback_stacks import write as writing
-
-    rec = store.load(stack, root, verify=False)
-    marker = f"{rec.shown()}/{DIR}/"
-    others = [p for p in sums.check(rec.dir, rec.shown(), rec.required_files()) if not p.startswith(marker)]
-    if others:
-        raise store.joined([*others, f"{rec.shown()}: `rollback downs seal` records frozen downs only; fix the "
-                            "problem(s) above first"])
-    changed = unsealed(rec)
-    for rel in changed:
-        if (rec.dir / rel).is_file():
-            text = (rec.dir / rel).read_bytes().decode("utf-8")
-            parse(text, rec.shown(rel))
-            if check is not None:
-                check(text, rec.shown(rel))
-    if changed:
-        with writing.transaction(rec, resealed=set(changed)):
-            pass
-    return changed

@@ -1,10 +1,18 @@
-"""The one error type of rollback targets: a user error naming file, line, field, expectation and fix."""
+"""The errors an operator can fix, and the one error type of rollback targets.
+
+`RollbackError` is defined here, in the lowest layer, so that every layer raises the same user error
+(`rollback.errors` re-exports it for the verbs); a TargetError names file, line, field, expectation and fix.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from rollback.errors import RollbackError
+
+class RollbackError(Exception):
+    """An error the operator can fix; its message says what and how (one line on stderr, exit code 1)."""
+
+    exit_code = 1
 
 
 class TargetError(RollbackError):

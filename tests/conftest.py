@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rollback import sandbox as sandbox_mod
+import sandbox as sandbox_mod
 from rollback.engine import find_engine_dir
 from tests.processes import MARK, outliving
 

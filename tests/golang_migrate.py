@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import pytest
 
-from rollback.engine import migrate_cli
+from sandbox.prereqs import migrate_cli
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "migrations"
 VERSION_LINE = re.compile(r"^(\d+)( \(dirty\))?$")

@@ -14,7 +14,7 @@ import boto3
 import httpx
 import psycopg
 
-from rollback.sandbox.processes import alive
+from sandbox.processes import alive
 
 ROLLBACK = [sys.executable, "-c", "from rollback.cli import main; main()"]
 

@@ -11,8 +11,8 @@ import httpx
 import psycopg
 import pytest
 
-from rollback.sandbox.processes import free_port
-from rollback.sandbox.vercel_standin import serve
+from sandbox.processes import free_port
+from sandbox.vercel_standin import serve
 from tests.databases import create_database, drop_database
 
 TOKEN = "vt_unit-test-token"

@@ -14,7 +14,7 @@ import rollback_stacks
 from components.providers import data_loss
 from components.providers import migrations as mig
 from components.providers.schema import data_at_risk
-from rollback.sandbox.traffic import APPLICATION_NAME, Record, Traffic, TrafficResult, load_queries, percentile
+from sandbox.traffic import APPLICATION_NAME, Record, Traffic, TrafficResult, load_queries, percentile
 from tests.databases import create_database, drop_database
 
 LOCAL = Path(__file__).resolve().parents[1] / "rollback_stacks" / "local"

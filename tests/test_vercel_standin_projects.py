@@ -10,7 +10,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from rollback.sandbox.vercel_standin import serve
+from sandbox.vercel_standin import serve
 
 TOKEN = "vt_projects"
 TEAM = {"teamId": "team_acme"}

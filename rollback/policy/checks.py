@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rollback.policy.inputs import NUMBERS
 from rollback.policy.model import PolicyDocument
 from rollback.policy.rules import Threshold
+from rollback.policy.sources import Entry
 from rollback_stacks.errors import problem
-
-if TYPE_CHECKING:
-    from rollback.policy.load import _Entry
 
 RANGES = {"fraction": (0.0, 1.0), "ms": (0.0, 1e9), "minutes": (0.0, 1e7)}
 
@@ -29,7 +27,7 @@ def duplicates(doc: PolicyDocument, at: Callable[..., str]) -> list[str]:
     return out
 
 
-def references(thresholds: Mapping[str, Threshold], severity: Sequence[_Entry], actions: Sequence[_Entry]
+def references(thresholds: Mapping[str, Threshold], severity: Sequence[Entry], actions: Sequence[Entry]
                ) -> list[str]:
     """Every threshold in range, every condition's threshold and rule references known and of the right kind."""
     out: list[str] = []
@@ -48,7 +46,7 @@ def references(thresholds: Mapping[str, Threshold], severity: Sequence[_Entry], 
     return out
 
 
-def _conditions(entry: _Entry, thresholds: Mapping[str, Threshold], rules: list[str], *, in_actions: bool
+def _conditions(entry: Entry, thresholds: Mapping[str, Threshold], rules: list[str], *, in_actions: bool
                 ) -> list[str]:
     if entry.when_source is None:
         return []

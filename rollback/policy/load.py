@@ -3,7 +3,6 @@ rule by rule and checked as a whole. Every refusal names the file, the line, the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from pydantic import ValidationError
 from rollback.policy import checks
 from rollback.policy.model import PolicyDocument, RuleDoc
 from rollback.policy.rules import ActionRule, OverrideRule, Policy, SeverityRule, Threshold
+from rollback.policy.sources import Entry, Source
 from rollback_stacks import docs
 from rollback_stacks.errors import TargetError, problem
 from rollback_stacks.store import STACK_NAME, joined, schema_problems
@@ -25,20 +25,6 @@ SCHEMA_HINT = "see rollback/policy/policy.schema.json"
 
 class PolicyError(TargetError):
     """A refused policy document."""
-
-
-@dataclass(frozen=True)
-class Source:
-    """One parsed policy document and how it is shown in messages."""
-
-    shown: str
-    doc: docs.Document
-    parsed: PolicyDocument
-
-    def at(self, *loc: str | int) -> str:
-        """file:line of a field."""
-        line = self.doc.line(loc)
-        return f"{self.shown}:{line}" if line else self.shown
 
 
 def read(path: Path, shown: str) -> Source:
@@ -78,18 +64,8 @@ def load(stack: str | None, project_dir: Path) -> Policy:
     return merge(sources)
 
 
-@dataclass
-class _Entry:
-    """A rule being merged: its fields so far and the file:line of each."""
-
-    fields: dict[str, Any]
-    origin: str
-    at: dict[str, str] = field(default_factory=dict)
-    when_source: tuple[Source, str, int] | None = None
-
-
-def _merge_rules(sources: list[Source], key: str) -> tuple[list[_Entry], list[str]]:
-    entries: dict[str, _Entry] = {}
+def _merge_rules(sources: list[Source], key: str) -> tuple[list[Entry], list[str]]:
+    entries: dict[str, Entry] = {}
     order: list[str] = []
     out: list[str] = []
     for src in sources:
@@ -104,7 +80,7 @@ def _merge_rules(sources: list[Source], key: str) -> tuple[list[_Entry], list[st
                 order.remove(rule.id)
                 del entries[rule.id]
                 continue
-            entry = entries.setdefault(rule.id, _Entry({"id": rule.id}, where))
+            entry = entries.setdefault(rule.id, Entry({"id": rule.id}, where))
             entry.origin = where
             for name in rule.model_fields_set - {"id", "before", "enabled"}:
                 entry.fields[name] = getattr(rule, name)
@@ -157,7 +133,7 @@ def merge(sources: list[Source]) -> Policy:
                   override, notes, tuple(s.shown for s in sources))
 
 
-def _required(entry: _Entry, names: tuple[str, ...], out: list[str]) -> bool:
+def _required(entry: Entry, names: tuple[str, ...], out: list[str]) -> bool:
     missing = [n for n in names if entry.fields.get(n) is None]
     if missing:
         out.append(problem(entry.origin, f"rule {entry.fields['id']}", f"{', '.join(missing)} (a new rule needs "
@@ -165,14 +141,14 @@ def _required(entry: _Entry, names: tuple[str, ...], out: list[str]) -> bool:
     return not missing
 
 
-def _severity_rule(e: _Entry, out: list[str]) -> SeverityRule | None:
+def _severity_rule(e: Entry, out: list[str]) -> SeverityRule | None:
     if not _required(e, ("description", "severity", "when"), out):
         return None
     f = e.fields
     return SeverityRule(f["id"], f["description"], f["severity"], tuple(f["when"]), e.origin, f.get("note"))
 
 
-def _action_rule(e: _Entry, out: list[str]) -> ActionRule | None:
+def _action_rule(e: Entry, out: list[str]) -> ActionRule | None:
     if not _required(e, ("description", "action", "when"), out):
         return None
     f = e.fields

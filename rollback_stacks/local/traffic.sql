@@ -1,4 +1,4 @@
--- The example app's steady load for the live-traffic harness (rollback.sandbox.traffic; tests/e2e, bench/traffic.py).
+-- The example app's steady load for the live-traffic harness (sandbox.traffic; tests/e2e, bench/traffic.py).
 --
 -- Only what BOTH v1.4.2 (schema 3) and v1.5.0 (schema 5) run: the tables and columns of migrations 0001-0003,
 -- nothing of 0004 (worker_jobs.max_attempts, last_error_at) or 0005 (notification_digests). So every statement

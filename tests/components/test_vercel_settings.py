@@ -7,6 +7,7 @@ import pytest
 from components.vercel_settings import VercelSettingError, VercelSettings, parse
 from rollback.errors import RollbackError
 from rollback.stacks import release_config
+from rollback_stacks import load
 
 
 def test_absent_means_every_domain_moves_in_place_in_the_personal_scope():
@@ -39,6 +40,6 @@ def test_malformed_settings_name_the_file_the_field_and_the_fix(raw, message):
 
 def test_refused_before_the_engine_runs():
     with pytest.raises(RollbackError, match=r"^Pulumi\.local\.yaml: rollback:vercel.teamId must be"):
-        release_config("local", overrides={"vercel": {"teamId": "acme"}})
-    config = release_config("local", overrides={"vercel": {"projectId": "prj_1", "teamId": "team_1"}})
+        release_config(load("local"), overrides={"vercel": {"teamId": "acme"}})
+    config = release_config(load("local"), overrides={"vercel": {"projectId": "prj_1", "teamId": "team_1"}})
     assert config["rollback:vercel"] == '{"projectId": "prj_1", "teamId": "team_1"}'

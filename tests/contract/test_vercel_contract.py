@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from components.providers import vercel_api
-from rollback.engine import node_oracles
-from rollback.sandbox.vercel_standin import serve
+from sandbox.prereqs import node_oracles
+from sandbox.vercel_standin import serve
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

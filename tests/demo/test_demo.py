@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 # Runs the real CLI, but records the credentials of the sandbox the demo starts, so the test can look for them.
 RECORDING_LAUNCHER = """
 import json, sys
-from rollback import sandbox
+import sandbox
 _up, _out = sandbox.up, sys.argv[1]
 def up(root):
     sb = _up(root)

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from rollback.engine import REPO_ROOT
-from rollback.sandbox.traffic import Traffic, load_queries
+from sandbox.traffic import Traffic, load_queries
 from tests.databases import create_database, drop_database
 from tests.operator.test_rollout_e2e import Operator
 
@@ -27,7 +27,7 @@ QUERIES = REPO_ROOT / "rollback_stacks" / "local" / "traffic.sql"
 @pytest.fixture
 def o(sandbox, tmp_path) -> Any:
     """v1.5.0 deployed (over v1.4.2) from a copy of the project whose Pulumi.local.yaml sets a short lock budget."""
-    from rollback.sandbox import seed_deployments
+    from sandbox import seed_deployments
 
     seed_deployments(sandbox)
     project = tmp_path / "project"

@@ -49,7 +49,7 @@ def ranges() -> dict[str, tuple[int, int]]:
 
 @pytest.fixture
 def o(sandbox, tmp_path) -> Any:
-    from rollback.sandbox import seed_deployments
+    from sandbox import seed_deployments
 
     seed_deployments(sandbox)
     (tmp_path / "state").mkdir()

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from components.runtime_env import libpq_env
-from rollback.sandbox.traffic import APPLICATION_NAME, Traffic, load_queries
+from sandbox.traffic import APPLICATION_NAME, Traffic, load_queries
 from tests.databases import create_database, drop_database
 from tests.operator.test_rollout_e2e import Operator
 
@@ -37,7 +37,7 @@ def traffic_sessions(dsn: str) -> int:
 
 @pytest.fixture
 def o(sandbox, tmp_path) -> Any:
-    from rollback.sandbox import seed_deployments
+    from sandbox import seed_deployments
 
     seed_deployments(sandbox)
     (tmp_path / "state").mkdir()

@@ -63,7 +63,7 @@ class Shell:
 @pytest.fixture
 def shell(sandbox, engine_dir, tmp_path) -> Iterator[Shell]:
     """v1.5.0 live on a fresh database and state, applied by `rollback apply` (the README's starting point)."""
-    from rollback.sandbox import seed_deployments
+    from sandbox import seed_deployments
 
     seed_deployments(sandbox)
     dsn = create_database(sandbox, "cli")

@@ -12,7 +12,7 @@ import pytest
 from pulumi.automation import EngineEvent
 
 from rollback.plan import steps_from_events
-from rollback.sandbox import seed_deployments
+from sandbox import seed_deployments
 from tests.components.e2e_support import ALIAS, pre_event
 
 pytestmark = pytest.mark.e2e

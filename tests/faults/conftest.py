@@ -149,7 +149,7 @@ class World:
 
 def world(sandbox: Any, base: Path, prefix: str) -> Iterator[World]:
     """Generator behind the fault fixtures: a database and backend made and dropped around a module or test."""
-    from rollback.sandbox import seed_deployments
+    from sandbox import seed_deployments
 
     seed_deployments(sandbox)  # resets stand-in meta (health_fail_first) of the stack's deployments
     (base / "state").mkdir(parents=True, exist_ok=True)

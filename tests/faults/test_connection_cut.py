@@ -16,7 +16,7 @@ from components.providers.base import StepFailed
 from components.providers.schema import TABLE_DDL, SchemaVersionProvider
 from components.providers.sql_units import split
 from components.rollout import sha256_text
-from rollback.sandbox import postgres
+from sandbox import postgres
 from tests.databases import admin_dsn, create_database, drop_database
 
 pytestmark = pytest.mark.faults

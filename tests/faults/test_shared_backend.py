@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from rollback.lock import current_holder, engine_locks
-from rollback.sandbox import STATE_BUCKET
+from sandbox import STATE_BUCKET
 from tests.faults.conftest import CLI, World, world
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from rollback.engine import node_oracles
+from sandbox.prereqs import node_oracles
 from tests.components.e2e_support import rig as make_rig
 
 HERE = Path(__file__).resolve().parent

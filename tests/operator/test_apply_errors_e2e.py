@@ -163,7 +163,7 @@ def test_report_error_section_names_the_step_and_redacts(tmp_path):
 @pytest.fixture
 def operator(sandbox, tmp_path) -> Any:
     """v1.4.2 deployed on a fresh database and backend."""
-    from rollback.sandbox import seed_deployments
+    from sandbox import seed_deployments
 
     seed_deployments(sandbox)
     (tmp_path / "state").mkdir()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rollback.decide import load_thresholds, run
+from rollback.decide import load_thresholds
+from rollback.decide_cli import run
 from rollback.errors import RollbackError
 
 ROLLBACK = [sys.executable, "-c", "from rollback.cli import main; main()"]

@@ -25,7 +25,7 @@ def _transitions(sandbox: Any, since: float) -> list[tuple[str | None, str | Non
 
 @pytest.fixture
 def o(sandbox, tmp_path) -> Any:
-    from rollback.sandbox import seed_deployments
+    from sandbox import seed_deployments
 
     seed_deployments(sandbox)
     (tmp_path / "state").mkdir()

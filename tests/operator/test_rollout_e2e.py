@@ -73,7 +73,7 @@ class Operator:
 @pytest.fixture(scope="module")
 def op(sandbox, tmp_path_factory) -> Any:
     """v1.4.2 then v1.5.0 deployed on a fresh database and backend."""
-    from rollback.sandbox import seed_deployments
+    from sandbox import seed_deployments
 
     seed_deployments(sandbox)
     base = tmp_path_factory.mktemp("operator")
@@ -101,6 +101,31 @@ def test_plan_formats_match_golden(op, fmt, golden):
     if os.environ.get("ROLLBACK_UPDATE_GOLDEN"):
         expected.write_text(_normalise(proc.stdout))
     assert _normalise(proc.stdout) == expected.read_text()
+
+
+# `rollback …` that counts the loads of a stack record (rollback_stacks.load) and prints how many at exit
+COUNTING_LAUNCHER = """
+import atexit, sys
+import rollback_stacks, rollback_stacks.store as store
+loads, real = [], store.load
+def load(*args, **kwargs):
+    loads.append(args[0] if args else kwargs.get("stack"))
+    return real(*args, **kwargs)
+store.load = rollback_stacks.load = load
+atexit.register(lambda: sys.stderr.write(f"\\nloads: {loads}\\n"))
+sys.argv = ["rollback", *sys.argv[1:]]
+from rollback.cli import main
+main()
+"""
+
+
+def test_a_rollout_reads_its_stack_record_once(op):
+    """plan (resolve + the preview's program) and apply (resolve + preview + update) each load the record once."""
+    for args, code in ((("plan", "local", "--to", "last-good"), 2), (("apply", "local", "--to", "v1.5.0", "--yes"), 0)):
+        proc = subprocess.run([sys.executable, "-c", COUNTING_LAUNCHER, *args], env=op.env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == code, proc.stderr
+        assert proc.stderr.strip().splitlines()[-1] == "loads: ['local']", proc.stderr
 
 
 def test_plan_lists_steps_in_dependency_order(op):
@@ -264,7 +289,7 @@ def test_record_from_stack_captures_deployed_state(op, tmp_path):
 
 def test_partial_rollback_of_jobs_changes_only_the_flags(sandbox, tmp_path):
     """Runs last: it moves the shared stand-in alias of app.example.test."""
-    from rollback.sandbox import seed_deployments
+    from sandbox import seed_deployments
 
     seed_deployments(sandbox)
     (tmp_path / "state").mkdir()

@@ -16,9 +16,10 @@ import pytest
 
 from rollback import lock_s3
 from rollback.errors import RollbackError
-from rollback.lock import StackLocked, lease_seconds, machine_id
+from rollback.lock import lease_seconds
+from rollback.lock_holder import StackLocked, machine_id
 from rollback.lock_s3 import S3Lease
-from rollback.sandbox import STATE_BUCKET
+from sandbox import STATE_BUCKET
 
 
 @pytest.fixture

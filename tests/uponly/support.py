@@ -17,7 +17,7 @@ import pytest
 
 from components.providers.way_back import EXCLUDED_SCHEMAS, EXCLUDED_TABLES
 from components.providers.wayback import catalog
-from rollback.engine import node_oracles
+from sandbox.prereqs import node_oracles
 from tests.databases import admin_dsn
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "uponly"

@@ -8,8 +8,10 @@ version="$(awk '$1 == "github.com/golang-migrate/migrate/v4" {print $2}' "$here/
 cache="$(cache_dir "golang-migrate/$version")"
 
 if [ -x "$cache/bin/migrate" ]; then
-  echo "migrate-cli: cached build $cache/bin/migrate"; exit 0
+  [ "${1:-}" = --cached ] || echo "migrate-cli: cached build $cache/bin/migrate"
+  exit 0
 fi
+[ "${1:-}" = --cached ] && exit 1  # --cached: only say (by the exit code) whether a build is needed
 cache_require go "no golang-migrate CLI: install Go >= 1.25 and run 'make migrate-cli'"
 cache_begin "$cache"
 mkdir -p "$CACHE_TMP/bin"

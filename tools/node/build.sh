@@ -12,8 +12,10 @@ cache="$(cache_dir "node/$key")"
 
 if [ -d "$cache/node_modules/@vercel/sdk" ] && [ -d "$cache/node_modules/bullmq" ] \
    && [ -d "$cache/node_modules/drizzle-orm" ] && [ -x "$cache/node_modules/.bin/supabase" ]; then
-  echo "node-oracles: cached $cache"; exit 0
+  [ "${1:-}" = --cached ] || echo "node-oracles: cached $cache"
+  exit 0
 fi
+[ "${1:-}" = --cached ] && exit 1  # --cached: only say (by the exit code) whether a build is needed
 cache_require npm "no npm: install Node.js >= 20 with npm (Debian: apt-get install nodejs npm) and run 'make node-oracles'"
 cache_begin "$cache"
 cp "$here/package.json" "$here/package-lock.json" "$CACHE_TMP/"

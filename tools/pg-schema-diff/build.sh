@@ -9,8 +9,10 @@ version="$(awk '$1 == "github.com/stripe/pg-schema-diff" {print $2}' "$here/go.m
 cache="$(cache_dir "pg-schema-diff/$version")"
 
 if [ -x "$cache/bin/pg-schema-diff" ]; then
-  echo "schema-diff: cached build $cache/bin/pg-schema-diff"; exit 0
+  [ "${1:-}" = --cached ] || echo "schema-diff: cached build $cache/bin/pg-schema-diff"
+  exit 0
 fi
+[ "${1:-}" = --cached ] && exit 1  # --cached: only say (by the exit code) whether a build is needed
 cache_require go "no pg-schema-diff CLI: install Go >= 1.25 and run 'make schema-diff'"
 cache_begin "$cache"
 mkdir -p "$CACHE_TMP/bin"

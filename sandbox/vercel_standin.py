@@ -2,7 +2,7 @@
 deployments, aliases (with a transition log), the aliases' apps, and metrics. Every /v* call is scoped by its
 `teamId` query parameter as Vercel scopes it.
 
-Run as `python -m rollback.sandbox.vercel_standin --port P` with VERCEL_TOKEN in the environment (and the app
+Run as `python -m sandbox.vercel_standin --port P` with VERCEL_TOKEN in the environment (and the app
 database's URL in STANDIN_APP_DATABASE_URL). The `/_standin/*` routes are test hooks: the alias transition log,
 the app served by the deployment an alias points at (`/_standin/app/<alias>/...`, `health` among its paths;
 it answers against the live schema, see standin_app), the log of every app request (`/_standin/requests`),
@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from rollback.sandbox.standin_app import (
+from sandbox.standin_app import (
     APP_DATABASE_ENV,
     MIGRATIONS_TABLE,
     AppDatabase,
@@ -35,7 +35,7 @@ from rollback.sandbox.standin_app import (
     read_schema,
     valid_table,
 )
-from rollback.sandbox.vercel_projects import (
+from sandbox.vercel_projects import (
     Refused,
     check_team,
     deployment_body,
@@ -45,7 +45,7 @@ from rollback.sandbox.vercel_projects import (
     now_ms,
     project_body,
 )
-from rollback.sandbox.vercel_projects import alias_request as new_alias_request
+from sandbox.vercel_projects import alias_request as new_alias_request
 
 
 class Store:

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rollback import sandbox as sandbox_mod
+import sandbox as sandbox_mod
 from rollback.engine import REPO_ROOT
 from rollback.errors import RollbackError
 from rollback.redact import Redactor

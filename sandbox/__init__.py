@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from rollback.errors import RollbackError
-from rollback.sandbox import postgres, processes, redis_server
-from rollback.sandbox.standin_app import APP_DATABASE_ENV
+from sandbox import postgres, processes, redis_server
+from sandbox.standin_app import APP_DATABASE_ENV
 
 SNAPSHOT_BUCKET = "rollback-snapshots"
 STATE_BUCKET = "rollback-state"  # the `local` stack's state with `up(backend="s3")`
@@ -124,7 +124,7 @@ def up(root: Path = DEFAULT_DIR, backend: str = "file") -> Sandbox:
         _save(sandbox)
         sandbox.moto = _start_python_service(root, "moto", ["-m", "moto.server", "-H", "127.0.0.1", "-p"], {})
         _save(sandbox)
-        sandbox.vercel = _start_python_service(root, "vercel", ["-m", "rollback.sandbox.vercel_standin", "--port"],
+        sandbox.vercel = _start_python_service(root, "vercel", ["-m", "sandbox.vercel_standin", "--port"],
                                                {"VERCEL_TOKEN": creds["vercel_token"],
                                                 APP_DATABASE_ENV: sandbox.database_url})
         _save(sandbox)
@@ -138,7 +138,7 @@ def up(root: Path = DEFAULT_DIR, backend: str = "file") -> Sandbox:
 def _start_python_service(root: Path, name: str, argv: list[str], env: dict[str, str]) -> dict[str, int]:
     port = processes.free_port()
     log = root / f"{name}.log"
-    pythonpath = os.pathsep.join(p for p in [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")]
+    pythonpath = os.pathsep.join(p for p in [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]
                                  if p)
     pid = processes.spawn([sys.executable, *argv, str(port)], log, {**env, "PYTHONPATH": pythonpath})
     processes.wait_listening(port, name, log)

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from rollback.errors import RollbackError
-from rollback.sandbox import processes
+from sandbox import processes
 
 
 def binary() -> str:
