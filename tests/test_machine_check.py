@@ -41,8 +41,19 @@ check = _load_script()
 ROOT = os.geteuid() == 0
 SETPRIV = shutil.which("setpriv")
 as_user: list[str] = [SETPRIV or "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if ROOT else []
-needs_nobody = pytest.mark.skipif(ROOT and not (SETPRIV and Path(SYSTEM_PYTHON).exists()),
-                                  reason="running as root without setpriv or /usr/bin/python3 to drop to nobody")
+def _can_drop_to_nobody() -> None:
+    """These tests need a non-root user: as root, setpriv and the system python3 (as on CI and our machines)."""
+    if ROOT and not (SETPRIV and Path(SYSTEM_PYTHON).exists()):
+        pytest.fail("running as root without setpriv or /usr/bin/python3 to drop to nobody: install util-linux and "
+                    "python3", pytrace=False)
+
+
+needs_nobody = pytest.mark.usefixtures("_nobody")
+
+
+@pytest.fixture
+def _nobody() -> None:
+    _can_drop_to_nobody()
 
 
 class World:
@@ -134,8 +145,7 @@ def test_without_root_it_fails_in_seconds_naming_every_package_and_the_one_comma
 @needs_nobody
 def test_make_demo_without_root_stops_at_the_check_before_the_venv_or_any_build(world: World) -> None:
     """The acceptance run: `make demo` as a non-root user on a machine without Redis or jq."""
-    if not shutil.which("make"):
-        pytest.skip("no make")
+    assert shutil.which("make"), "make is not installed"
     world.cache_every_build()
     proc, took = world.run(["make", "--no-print-directory", "demo"])
     assert proc.returncode != 0 and took < 5, (took, proc.stdout, proc.stderr)
@@ -155,8 +165,8 @@ def test_missing_toolchains_and_packages_come_in_one_message(world: World) -> No
     assert len(_command_lines(proc.stderr)) == 1
 
 
-@pytest.mark.skipif(not ROOT, reason="the install path runs as root only")
 def test_as_root_it_installs_the_missing_packages_with_one_apt_get(world: World) -> None:
+    assert ROOT, "the install path runs as root only: run the suite as root, as CI does"
     world.cache_every_build()
     proc, took = world.run([str(world.bin / "python3"), str(SCRIPT), "test", "--dry-run"], user=[])
     assert proc.returncode == 0 and took < 5, proc.stderr
