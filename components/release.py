@@ -154,7 +154,8 @@ class Release(pulumi.ComponentResource):
         schema = SchemaVersion(f"{self._name}-schema", SchemaVersionArgs(
             target_version=t.schema_version, migrations_sql=t.migrations_sql, checksums=t.checksums,
             format=t.migrations_format, preamble=t.preamble_sql, downs=t.downs,
-            allow_data_loss=a.allow_data_loss, dynamic_sql=a.dynamic_sql, locks=a.locks, frozen_by=self._frozen_by),
+            allow_data_loss=a.allow_data_loss, dynamic_sql=a.dynamic_sql, locks=a.locks, frozen_by=self._frozen_by,
+            rollout=self.rollout_id, from_version=a.deployed.label if a.deployed else None),
             self._opts())
         self.schema_version = schema.version
         return schema

@@ -25,6 +25,8 @@ class SchemaVersionArgs:
     locks: LockSettings = field(default_factory=LockSettings)
     frozen_by: pulumi.Input[str] | None = None
     downs: dict[str, str] = field(default_factory=dict)  # frozen downs of an up-only history, by stack path
+    rollout: str = ""  # the rollout's id: what values kept aside (or put back) are tagged with
+    from_version: str | None = None  # the label of the version deployed now, where kept values come from
 
 
 class SchemaVersion(pulumi.ComponentResource):
@@ -42,7 +44,9 @@ class SchemaVersion(pulumi.ComponentResource):
                                 **({"dynamic_sql": "allow"} if args.dynamic_sql == "allow" else {}),
                                 "checksums": args.checksums, "allow_data_loss": args.allow_data_loss,
                                 "locks": args.locks.props(),
-                                "jobs_frozen_by": args.frozen_by}, child_opts(self, component_deps(opts)))
+                                "jobs_frozen_by": args.frozen_by, "rollout": args.rollout,
+                                "from_label": args.from_version}, child_opts(self, component_deps(opts)))
         self.step: pulumi.Resource = step
         self.version = step.version
-        self.register_outputs({"version": self.version, "plan": step.plan})
+        self.register_outputs({"version": self.version, "plan": step.plan, "kept": step.kept,
+                               "restored": step.restored})

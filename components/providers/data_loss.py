@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
@@ -42,6 +42,7 @@ HARMLESS = frozenset({"set_config", "current_setting", "pg_sleep", "pg_notify", 
                       "pg_try_advisory_lock", "pg_try_advisory_lock_shared", "pg_try_advisory_xact_lock",
                       "pg_try_advisory_xact_lock_shared"})
 _PLAIN = re.compile(r"^[a-z_][a-z0-9_$]*$")
+KEPT_ROW = "rollback_kept_row()"  # stands for what a keep copies in a Keep's SELECT (components.providers.keep)
 
 
 # --- findings: what one statement does, read from its parse tree ---------------------------------------------------
@@ -87,6 +88,8 @@ class RowChange:
     count_sql: str  # SELECT count(*) FROM <the statement's relation> (with its WITH), no WHERE yet
     where: str | None  # the statement's WHERE (through EXISTS over its USING/FROM list)
     columns: tuple[str, ...] = ()  # UPDATE: the columns it sets
+    keep_sql: str = field(default="", compare=False)  # count_sql with KEPT_ROW for count(*): copies the rows aside
+    ref: str = field(default="", compare=False)  # the name the statement gives its rows (alias, else the table)
 
 
 @dataclass(frozen=True)
@@ -185,7 +188,11 @@ def _row_change(stmt: ast.DeleteStmt | ast.UpdateStmt) -> Finding:
                                      subselect=ast.SelectStmt(fromClause=others, whereClause=stmt.whereClause)))
     columns = () if isinstance(stmt, ast.DeleteStmt) else \
         tuple(dict.fromkeys(str(t.name) for t in stmt.targetList or () if getattr(t, "name", None)))
-    return RowChange(verb.lower(), _relation(stmt.relation), _deparse(count), where, columns)
+    marker = ast.SelectStmt(targetList=(ast.ResTarget(val=ast.FuncCall(funcname=(ast.String(KEPT_ROW[:-2]),))),),
+                            fromClause=(stmt.relation,), withClause=stmt.withClause)
+    alias = stmt.relation.alias.aliasname if stmt.relation.alias else stmt.relation.relname
+    return RowChange(verb.lower(), _relation(stmt.relation), _deparse(count), where, columns, _deparse(marker),
+                     _quoted(alias))
 
 
 def _drop(stmt: ast.DropStmt) -> list[Finding]:
@@ -496,6 +503,20 @@ class _Count:
     loss: Loss
     sql: str | None
     owner: str | None = None
+    keep: Keep | None = None
+
+
+@dataclass(frozen=True)
+class Keep:
+    """The values a loss destroys as rows to copy aside first: `select` with KEPT_ROW in place of what is copied, its
+    rows named `ref`; `columns` (quoted) of `relation`, or None for whole rows; `overwrites`: the values stay
+    but change (UPDATE, a type change), so what they become is kept too."""
+
+    relation: str
+    columns: tuple[str, ...] | None
+    select: str
+    ref: str = "kept_row"
+    overwrites: bool = False
 
 
 def _only(only: bool) -> str:
@@ -514,11 +535,14 @@ def _drop_losses(file: str, f: Drop, rows: list[_Row]) -> list[_Count]:
     for _, what, rel, col, info in rows:
         if what == "table":
             out.append(_Count(Loss(file, f"drop {noun}", obj, f"table {rel}", 0),
-                              f"SELECT count(*) FROM ONLY {rel}"))
+                              f"SELECT count(*) FROM ONLY {rel}",
+                              keep=Keep(str(rel), None, f"SELECT {KEPT_ROW} FROM ONLY {rel} AS kept_row")))
         elif what == "column":
             root = f.what == "column" and f"column {rel}.{col}" == obj
+            only = _only(f.only or not root)
             out.append(_Count(Loss(file, f"drop {noun}", obj, f"column {rel}.{col}", 0),
-                              f"SELECT count({col}) FROM {_only(f.only or not root)}{rel}"))
+                              f"SELECT count({col}) FROM {only}{rel}",
+                              keep=Keep(str(rel), (str(col),), f"SELECT {KEPT_ROW} FROM {only}{rel} AS kept_row")))
         elif what == "sequence":
             out.append(_Count(Loss(file, f"drop {noun}", obj, f"sequence {rel}", 0, "positions in use"),
                               f"SELECT count(*) FROM {rel} WHERE is_called", (info or {}).get("owner")))
@@ -540,8 +564,11 @@ def _losses(file: str, f: Finding, rows: list[_Row]) -> list[_Count]:
         how = {None: "", "cast": ", USING a cast", "expression": ", USING an expression"}[f.using]
         loss = Loss(file, "type change", f"column {rel}.{col}",
                     f"values of column {rel}.{col} ({info['old_full']} → {f.new_type}{how})", 0, unit)
-        return [_Count(loss, None if test is None else
-                       f"SELECT count(*) FROM {_only(f.only)}{rel} WHERE {col} IS NOT NULL AND ({test})")]
+        where = f"FROM {_only(f.only)}{rel} AS kept_row WHERE {col} IS NOT NULL AND ({test})"
+        if test is None:
+            return [_Count(loss, None)]
+        return [_Count(loss, f"SELECT count(*) {where}", keep=Keep(str(rel), (col,), f"SELECT {KEPT_ROW} {where}",
+                                                                  overwrites=True))]
     if isinstance(f, Truncate):
         tables = [r for r in rows if r[1] == "truncate"]
         root = next((r[2] for r in tables if r[4] and r[4].get("root")), None)
@@ -551,8 +578,10 @@ def _losses(file: str, f: Finding, rows: list[_Row]) -> list[_Count]:
         out = []
         for _, _, rel, _, flags in sorted(tables, key=lambda r: not (r[4] or {}).get("root")):
             if rel != root or (flags or {}).get("root"):
+                only = _only(bool((flags or {}).get("only")))
                 out.append(_Count(Loss(file, "truncate", f"table {root}", f"table {rel}", 0),
-                                  f"SELECT count(*) FROM {_only(bool((flags or {}).get('only')))}{rel}"))
+                                  f"SELECT count(*) FROM {only}{rel}",
+                                  keep=Keep(str(rel), None, f"SELECT {KEPT_ROW} FROM {only}{rel} AS kept_row")))
         return out
     if isinstance(f, RowChange):
         rel = next((r[2] for r in rows if r[1] == "relation"), None)
@@ -567,8 +596,10 @@ def _losses(file: str, f: Finding, rows: list[_Row]) -> list[_Count]:
             tests.append("(" + " OR ".join(f"{c} IS NOT NULL" for c in columns) + ")")
         drops = f"rows of table {rel}" if f.what == "delete" else \
             f"column{'s' if len(columns) > 1 else ''} {', '.join(f'{rel}.{c}' for c in columns)}"
-        sql = f.count_sql + (" WHERE " + " AND ".join(tests) if tests else "")
-        return [_Count(Loss(file, f.what, f"table {rel}", drops, 0), sql)]
+        where = " WHERE " + " AND ".join(tests) if tests else ""
+        keep = Keep(rel, None if f.what == "delete" else tuple(columns), f.keep_sql + where, f.ref,
+                    overwrites=f.what == "update")
+        return [_Count(Loss(file, f.what, f"table {rel}", drops, 0), f.count_sql + where, keep=keep)]
     if f.functions:
         found_fns = {(r[3], str(r[2])): bool((r[4] or {}).get("volatile")) for r in rows if r[1] == "function"}
         if all(found_fns.get(fn) is False for fn in f.functions):
@@ -618,15 +649,7 @@ def measure(conn: psycopg.Connection, files: Iterable[tuple[str, str, bool]]) ->
     """The losses of (file name, SQL, down) in run order, counted now: one round trip resolves every name (a catalog
     query), one counts everything (read-only, rolled back). In an up file, what cannot be counted is left out (a
     release's own DO blocks and function calls); it is reported for the way back (down files, generated way back)."""
-    found: list[tuple[str, Finding]] = [(name, f) for name, sql, down in files for f in classify(sql)
-                                        if down or not isinstance(f, CannotTell)]
-    reqs = [r for i, (_, f) in enumerate(found) for r in _requests(i, f)]
-    rows: dict[int, list[_Row]] = {}
-    if reqs:
-        for i, what, rel, col, info in conn.execute(RESOLVE, [list(c) for c in zip(*reqs, strict=True)]).fetchall():
-            rows.setdefault(int(i), []).append((int(i), str(what), rel, col, info))
-    pending = [c for i, (name, f) in enumerate(found) for c in _losses(name, f, _ordered(rows.get(i, [])))]
-    pending = _without_owned(pending)
+    pending = _resolved(conn, files)
     counts = iter(_count_all(conn, [c.sql for c in pending if c.sql is not None]))
     out: list[Loss] = []
     for c in pending:
@@ -636,6 +659,25 @@ def measure(conn: psycopg.Connection, files: Iterable[tuple[str, str, bool]]) ->
         n = next(counts)
         out.append(Loss(**{**asdict(c.loss), **({"rows": None, "unknown": n} if isinstance(n, str) else {"rows": n})}))
     return out
+
+
+def _resolved(conn: psycopg.Connection, files: Iterable[tuple[str, str, bool]]) -> list[_Count]:
+    """The losses of the files resolved against the catalog (one query), not counted yet."""
+    found: list[tuple[str, Finding]] = [(name, f) for name, sql, down in files for f in classify(sql)
+                                        if down or not isinstance(f, CannotTell)]
+    reqs = [r for i, (_, f) in enumerate(found) for r in _requests(i, f)]
+    rows: dict[int, list[_Row]] = {}
+    if reqs:
+        for i, what, rel, col, info in conn.execute(RESOLVE, [list(c) for c in zip(*reqs, strict=True)]).fetchall():
+            rows.setdefault(int(i), []).append((int(i), str(what), rel, col, info))
+    pending = [c for i, (name, f) in enumerate(found) for c in _losses(name, f, _ordered(rows.get(i, [])))]
+    return _without_owned(pending)
+
+
+def keepable(conn: psycopg.Connection, file: str, sql: str) -> list[tuple[Loss, Keep | None]]:
+    """Each loss of a file (run as a down) with the rows that hold its values now, resolved in one catalog query and
+    not counted: what components.providers.keep copies aside before the file runs (None: nothing it can keep)."""
+    return [(c.loss, c.keep) for c in _resolved(conn, [(file, sql, True)])]
 
 
 def _without_owned(pending: list[_Count]) -> list[_Count]:

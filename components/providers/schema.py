@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 import zlib
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ import pulumi
 from pulumi.dynamic import CheckResult, DiffResult, ReadResult, Resource
 
 from components import runtime_env
-from components.providers import data_loss, locks, sql_units, way_back
+from components.providers import data_loss, keep, locks, sql_units, way_back
 from components.providers import migrations as mig
 from components.providers.base import StepProvider, normalize, public, scalar
 from components.rollout import sha256_text
@@ -262,6 +262,8 @@ class SchemaVersionProvider(StepProvider):
                                              + " (set allow_data_loss / rollback:allowDataLoss to proceed)")
                 applied: list[str] = []
                 generated: dict[str, Any] = {}
+                kept = Keeping(keep.Tags(str(news.get("rollout") or "unknown"), news.get("from_label")),
+                               keep.pending(conn) if any(s.direction == "up" for s in plan.steps) else [])
                 for step, step_units in split:
                     moved = version_statements(step.to) if fmt.name == formats.DEFAULT else \
                         bookkeeping(conn, fmt, listing, files, current, step.to)
@@ -270,7 +272,7 @@ class SchemaVersionProvider(StepProvider):
                         applied.append(step.file)
                     else:
                         applied.append(self._step(conn, guard, step, step_units, current,
-                                                  sha256_text(files[step.file]), moved))
+                                                  sha256_text(files[step.file]), moved, kept))
                     current = step.to
             finally:
                 try:
@@ -279,11 +281,11 @@ class SchemaVersionProvider(StepProvider):
                     pass  # the session is gone, and its advisory lock with it
         described = {**plan.describe(), **({"generated": generated} if generated else {})}
         return {**news, "plan": described, "version": target, "dirty": False, "applied": applied,
-                "lock_waits": guard.outputs()}
+                "lock_waits": guard.outputs(), "kept": kept.kept, "restored": kept.restored}
 
     @staticmethod
     def _step(conn: psycopg.Connection, guard: locks.Guard, step: mig.Step, step_units: list[sql_units.Unit],
-              before: int | None, sha: str, moved: str) -> str:
+              before: int | None, sha: str, moved: str, kept: Keeping) -> str:
         """Run one file so that the tool's bookkeeping (`moved`) never lies and is never dirty.
 
         An atomic file commits in ONE transaction with its version row: a cut anywhere leaves the schema clean at
@@ -291,20 +293,36 @@ class SchemaVersionProvider(StepProvider):
         keeps the version at `before` until its last part: the parts done are recorded, in the transaction of
         each part, in rollback_control.migration_progress, and a re-run continues after them. A part whose locks
         cannot be had is retried whole (it rolled back) within the lock budget.
+
+        Values a down part destroys are kept aside in that part's transaction, before it runs; sets kept by the down
+        of the version an up step re-applies are restored in the transaction that moves its version row.
         """
         atomic = sql_units.mode(step_units) == "atomic"
         done = 0 if atomic else _progress(conn, step.file, sha, before)
+        down = step.direction == "down" and before is not None
+        due = keep.due(kept.waiting, step.to) if step.direction == "up" and step.to is not None else []
+        keeps = down and any(not isinstance(f, data_loss.CannotTell) for u in step_units if u.transactional
+                             for f in data_loss.classify(u.sql))
+        results: dict[int, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
 
         def run_part(i: int) -> None:
             unit, last = step_units[i], i == len(step_units) - 1
-            if atomic:  # one simple query: PostgreSQL runs the file and its version row as ONE implicit transaction
+            if atomic and not keeps and not due:  # one simple query: the file and its version row, ONE transaction
                 conn.execute(f"{unit.sql}\n;\n{moved}")
                 return
             if not unit.transactional:
                 conn.execute(unit.sql)
             with conn.transaction():
+                if i == 0 and due:
+                    keep.changed_since(conn, due)
+                aside: list[keep.Kept] = []
+                if keeps and unit.transactional and unit.sql:
+                    aside = keep.keep(conn, step.file, unit.sql, int(before or 0), kept.tags)
                 if unit.transactional and unit.sql:
                     conn.execute(unit.sql)
+                keep.after(conn, aside)
+                back = keep.restore_all(conn, due, kept.tags.rollout) if last and due else []
+                results[i] = ([{"id": k.id, "relation": k.keep.relation} for k in aside], back)
                 if last:
                     conn.execute(moved)  # never dirty: the tool's bookkeeping commits with the step
                     if not atomic:
@@ -316,6 +334,9 @@ class SchemaVersionProvider(StepProvider):
             for i in range(done, len(step_units)):
                 guard.run(step.file, partial(run_part, i))
                 done = i + 1
+                aside, back = results.pop(i, ([], []))
+                kept.kept.extend(kept.listed(conn, [a["id"] for a in aside]))
+                kept.restored.extend(back)
         except psycopg.OperationalError as err:  # connection cut / server gone: the server rolls the step back
             raise mig.MigrationError(
                 f"the database connection was lost during {step.file}: PostgreSQL rolled back its unfinished "
@@ -343,6 +364,21 @@ class SchemaVersionProvider(StepProvider):
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Destroying the stack never drops the schema."""
+
+
+@dataclass
+class Keeping:
+    """An apply's kept values: its tags, the sets waiting to be restored, and what it kept and restored."""
+
+    tags: keep.Tags
+    waiting: list[dict[str, Any]]
+    kept: list[dict[str, Any]] = field(default_factory=list)
+    restored: list[dict[str, Any]] = field(default_factory=list)
+
+    @staticmethod
+    def listed(conn: psycopg.Connection, ids: list[str]) -> list[dict[str, Any]]:
+        """The summaries of the sets `ids` (names and counts)."""
+        return [s for s in keep.listed(conn) if s["id"] in ids] if ids else []
 
 
 def _parts(done: int, step_units: list[sql_units.Unit]) -> str:
@@ -376,7 +412,10 @@ class SchemaMigration(Resource, module="rollback", name="SchemaMigration"):
     if TYPE_CHECKING:
         plan: pulumi.Output[dict[str, Any]]
         version: pulumi.Output[int]
+        kept: pulumi.Output[list[dict[str, Any]]]
+        restored: pulumi.Output[list[dict[str, Any]]]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        outs = {"plan": None, "version": None, "dirty": None, "applied": None, "lock_waits": None}
+        outs = {"plan": None, "version": None, "dirty": None, "applied": None, "lock_waits": None, "kept": None,
+                "restored": None}
         super().__init__(SchemaVersionProvider(), name, {**outs, **props}, opts)
