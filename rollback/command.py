@@ -124,8 +124,8 @@ def status(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     env = dict(env if env is not None else os.environ)
     record = rollback_stacks.load(stack)
     if not record.versions:  # a new stack (`rollback init`): nothing recorded, so nothing was ever applied
-        return {"stack": stack, "deployed": None, "last_good": None, "drift": [], "pending_operations": [],
-                "rollout_in_progress": None, "last_update": None, "jobs_frozen": None}
+        return {"stack": stack, "deployed": None, "kept": None, "last_good": None, "drift": [],
+                "pending_operations": [], "rollout_in_progress": None, "last_update": None, "jobs_frozen": None}
     last_good = record.resolve("last-good")
     st = open_release_stack(record, target=str(last_good.version), env=env)
     deployed = {k: v.value for k, v in st.outputs().items()}
@@ -144,7 +144,9 @@ def status(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
         updates = [h for h in st.history(page_size=5) if h.kind == "update"]
         last = {"result": updates[0].result, "started": str(updates[0].start_time)} if updates else None
     held = current_holder(backend_url(env), stack)
-    return {"stack": stack, "deployed": deployed or None,
+    from rollback import kept
+
+    return {"stack": stack, "deployed": deployed or None, "kept": kept.counts(env),
             "last_good": {"version": last_good.version, "label": last_good.label},
             "drift": drift, "pending_operations": pending,
             "rollout_in_progress": holder_text(held) if held else None, "last_update": last,
@@ -252,6 +254,10 @@ class _StepTracker:
                 waits = (meta.new.outputs or {}).get("lock_waits") if meta.new is not None else None
                 if isinstance(waits, dict) and (waits.get("lock_retries") or waits.get("cancelled")):
                     self.open[meta.urn].lock_waits = waits
+                outs = meta.new.outputs or {} if meta.new is not None else {}
+                for key in ("kept", "restored"):  # kept values: names and counts (components.providers.keep)
+                    if outs.get(key) and isinstance(outs[key], list):
+                        setattr(self.open[meta.urn], key, list(outs[key]))
                 ran = ((meta.new.outputs or {}).get("plan") or {}).get("generated") if meta.new is not None else None
                 if isinstance(ran, dict) and ran.get("verified"):
                     self.open[meta.urn].sql = [str(s.get("sql")) for s in ran.get("statements") or []]

@@ -119,6 +119,8 @@ def step_from_event(index: int, event: EngineEvent) -> Step | None:
             changes.update(_leaf_changes(key, old.get(key), new.get(key)))
     changes.pop("plan.destructive", None)  # shown with each file (Step.destructive)
     changes.pop("plan.generated", None)  # shown as the step's SQL
+    for key in ("plan.keeps", "plan.not_kept", "plan.restores"):
+        changes.pop(key, None)  # shown as the step's notes (keep_notes)
     name = meta.urn.rsplit("::", 1)[-1]
     warnings = [f"{op} of {name}"] if op in DESTRUCTIVE_OPS else []
     plan: dict[str, Any] = new["plan"] if isinstance(new.get("plan"), dict) else {}
@@ -136,10 +138,31 @@ def step_from_event(index: int, event: EngineEvent) -> Step | None:
     warnings += [f"{name}: {frozen[1]}"] if frozen[1] else []
     return Step(index=index, op=op, component=component_of(meta.urn), name=meta.urn.rsplit("::", 1)[-1],
                 type=meta.type, changes=changes, warnings=warnings,
-                notes=production_notes(op, new) + lock_notes(op, raw) + frozen[0],
+                notes=production_notes(op, new) + lock_notes(op, raw) + frozen[0] + keep_notes(name, plan),
                 sql=statements(raw.get("sql"), files, plan.get("generated")),
                 data_loss=list(data_loss or []), destructive=list(plan.get("destructive") or []),
                 alias_move=alias_move(old, new) if "deployment_id" in changes else None)
+
+
+def keep_notes(name: str, plan: Mapping[str, Any]) -> list[str]:
+    """What a schema step keeps aside before it destroys it, what it cannot keep, and what it puts back (names and
+    counts only: components.providers.keep)."""
+    def listed(items: Any) -> str:
+        return "; ".join(f"{d['file']}: {d['drops']} ({d['rows']} {d['unit']})" if d.get("rows") is not None
+                         else f"{d['file']}: {d['drops']} (cannot tell)" for d in items)
+
+    out = [f"{name} keeps aside in rollback_control, in the transaction that destroys them, and restores when this "
+           f"version is released again: {listed(plan['keeps'])}"] if plan.get("keeps") else []
+    out += [f"{name} cannot keep (restore the snapshot to get these back): {listed(plan['not_kept'])}"] \
+        if plan.get("not_kept") else []
+    for s in plan.get("restores") or ():
+        what = f"columns {', '.join(s['columns'])} of {s['relation']}" if s.get("columns") and not s.get("keyless") \
+            else f"rows of {s['relation']}"
+        out.append(f"{name} restores {what}: {s['rows']} kept row(s) of set {s['id']} (kept from "
+                   f"{s.get('from_version') or 'an earlier version'} by the down of schema version "
+                   f"{s['schema_version']}), by key, after the up and before the alias moves; rows written since "
+                   "keep theirs, rows gone are reported")
+    return out
 
 
 def alias_move(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:

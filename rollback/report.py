@@ -95,6 +95,12 @@ class Step(Model):
         None, description="the lock budget at work: lock_retries, lock_wait_seconds, the blockers met "
                           "(pid, application_name, state, seconds, redacted query) and the ones --cancel-blockers "
                           "terminated (cancelled)")
+    kept: list[dict[str, Any]] | None = Field(
+        None, description="values the step kept aside before destroying them (components.providers.keep), each set's "
+                          "id, file, kind, relation, columns, rows, from_version, schema_version: names and counts")
+    restored: list[dict[str, Any]] | None = Field(
+        None, description="kept sets the step put back: restored, gone (rows no longer there), written_since (rows "
+                          "written since the rollback, which kept their values), state and note")
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy rejects any decorated property
     @property
@@ -288,6 +294,10 @@ def render_markdown(report: Report) -> str:
     if waited:
         out += ["", "## Lock waits", ""]
         out += [_lock_line(s) for s in waited]
+    keeping = [s for s in report.steps if s.kept or s.restored]
+    if keeping:
+        out += ["", "## Kept values", ""]
+        out += [line for s in keeping for line in kept_lines(s)]
     for step in (s for s in report.steps if s.sql):
         out += ["", f"## SQL that ran: {step.name} (generated way back)", "", "```sql",
                 *(f"{stmt.rstrip().rstrip(';')};" for stmt in step.sql or []), "```"]
@@ -309,6 +319,20 @@ def render_markdown(report: Report) -> str:
                 f"- {r.get('text')} ({r.get('source')})" for r in reasons if isinstance(r, dict)]
         out += [f"\npolicy: {' + '.join(map(str, report.decision['policy']))}"] if report.decision.get("policy") else []
     return "\n".join(out) + "\n"
+
+
+def kept_lines(step: Step) -> list[str]:
+    """A step's kept and restored sets, by name and count (never a value)."""
+    def what(k: dict[str, Any]) -> str:
+        cols = k.get("columns")
+        return f"{'columns ' + ', '.join(cols) + ' of ' if cols else 'rows of '}{k.get('relation')}"
+
+    out = [f"- {_cell(step.name)} kept {what(k)}: {k.get('rows')} row(s) ({k.get('kind')}, {k.get('file')}; set "
+           f"{k.get('id')}, from {k.get('from_version') or '?'})" for k in step.kept or []]
+    out += [f"- {_cell(step.name)} restored {what(k)}: {k.get('restored', 0)} restored, {k.get('written_since', 0)} "
+            f"written since kept theirs, {k.get('gone', 0)} gone (set {k.get('id')}, {k.get('state')})"
+            + (f": {k['note']}" if k.get("note") else "") for k in step.restored or []]
+    return out
 
 
 def _lock_line(step: Step) -> str:

@@ -79,6 +79,13 @@ def register(app: typer.Typer) -> None:
         if info["pending_operations"]:
             con.print(f"  [red]pending operations[/red] {escape(', '.join(info['pending_operations']))}")
         con.print(f"  jobs frozen   {info['jobs_frozen']}")
+        held = info.get("kept")
+        if held and "unknown" in held:
+            con.print(f"  kept values   cannot tell ({held['unknown']})")
+        elif held:
+            con.print(f"  kept values   {held['waiting']} set(s) waiting ({held['waiting_rows']} row(s), from "
+                      f"{', '.join(f'{v} ({n})' for v, n in held['by_version'].items()) or '—'}), "
+                      f"{held['restored']} restored, {held['not_restored']} not restored")
 
     @app.command("plan")
     def plan_cmd(stack: str = typer.Argument(..., help="Stack name."),

@@ -309,3 +309,12 @@ def prune(stack: str = Stack,
     verb = "would prune" if dry_run else "pruned"
     typer.echo(f"{verb} {len(doomed)} version(s)" + "".join(f"\n  {v.version} ({v.label}, {v.status})"
                                                               for v in doomed))
+    import os
+
+    from rollback import kept
+
+    sets = kept.prune([v.label for v in doomed], os.environ, dry_run=dry_run)
+    if sets is None and doomed:
+        typer.echo("kept values of the pruned versions stay in rollback_control: set DATABASE_URL to prune them too")
+    elif sets:
+        typer.echo(f"{verb} {sets} kept value set(s) of those versions (rollback_control)")

@@ -134,6 +134,20 @@ def data_at_risk(conn: psycopg.Connection, files: dict[str, str], steps: list[mi
     return lossy(destructive_now(conn, files, steps), allow_dynamic=allow_dynamic)
 
 
+def keeps_of(drops: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the apply keeps aside of the losses counted now (`keeps`), and what it cannot (`not_kept`: dynamic SQL,
+    a sequence's position, a generated way back), as (file, what goes, how many) for the plan."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for d in drops:
+        if not d.get("rows") and not d.get("unknown"):
+            continue
+        kept = d.get("rows") and d.get("kind") != data_loss.CANNOT_TELL and d["file"] != mig.GENERATED and \
+            not str(d.get("drops", "")).startswith("sequence ")
+        out.setdefault("keeps" if kept else "not_kept", []).append(
+            {"file": d["file"], "drops": d["drops"], "rows": d.get("rows"), "unit": d.get("unit", "rows")})
+    return out
+
+
 def dynamic_allowed(news: dict[str, Any]) -> bool:
     """Whether the stack's policy lets dynamic SQL run without allow_data_loss (rollback:dataLoss.dynamicSql)."""
     return news.get("dynamic_sql") == "allow"
@@ -190,6 +204,11 @@ def describe(news: dict[str, Any]) -> dict[str, Any]:
                 out["data_loss"] = lossy(drops, allow_dynamic=dynamic_allowed(news)) + way_back.value_losses(out)
                 if drops:
                     out["destructive"] = drops
+                    out.update(keeps_of(drops))
+                due = [s for step in p.steps if step.direction == "up" and step.to is not None
+                       for s in keep.due(keep.pending(conn), step.to)]
+                if due:
+                    out["restores"] = [keep.summary(s) for s in due]
             except psycopg.errors.LockNotAvailable:
                 conn.rollback()
                 out["data_loss"] = ["unknown: a session holds a lock on a table the down files drop"]
