@@ -1,5 +1,6 @@
 """Scenarios 2, 3, 4 and 7: SIGKILL of `rollback apply` at every step, concurrent applies, pending operations,
-and no secret in any output, report, log or state written along the way. One deployed baseline for the module."""
+and no secret in any output, report, log or state written along the way. One deployed baseline for the module; v1.5.0's
+new columns and table hold values, which every rollback keeps and every release puts back, at every kill point."""
 
 from __future__ import annotations
 
@@ -41,7 +42,31 @@ def w(sandbox, engine_dir, tmp_path_factory) -> Iterator[World]:
         wd.released = {"v1.4.2": _consistent(wd)}  # type: ignore[attr-defined]
         assert wd.run("apply", "local", "--to", "v1.5.0", "--yes").code == 0
         wd.released["v1.5.0"] = _consistent(wd)  # type: ignore[attr-defined]
+        # values only v1.5.0's columns and table hold: each rollback keeps them, each release puts them back
+        wd.sql("UPDATE worker_jobs SET max_attempts = 9, last_error_at = '2026-03-04 05:06:07+00'")
+        wd.sql("INSERT INTO notification_digests (user_id, day, pending_count) SELECT gen_random_uuid(), "
+               "'2026-03-04', n FROM generate_series(1, 3) n")
+        wd.kept = _v150_values(wd)  # type: ignore[attr-defined]
         yield wd
+
+
+def _v150_values(w: World) -> list[tuple[Any, ...]]:
+    return w.sql("SELECT 'job', id::text, max_attempts::text, last_error_at::text FROM worker_jobs UNION ALL "
+                 "SELECT 'digest', id::text, user_id::text, pending_count::text FROM notification_digests "
+                 "ORDER BY 1, 2")
+
+
+def _assert_kept_values(w: World, at: str) -> None:
+    """After a converged rollout: at v1.5.0 every kept value is back, once; at v1.4.2 each dropped column and table
+    is kept exactly once (one waiting set each, every row), none lost, none doubled."""
+    waiting = w.sql("SELECT relation, coalesce(array_to_string(columns, ','), ''), rows "
+                    "FROM rollback_control.kept_sets WHERE state = 'kept' ORDER BY 1, 2")
+    if at == "v1.5.0":
+        assert _v150_values(w) == w.kept and waiting == [], waiting  # type: ignore[attr-defined]
+        return
+    jobs, digests = (sum(1 for r in w.kept if r[0] == kind) for kind in ("job", "digest"))  # type: ignore[attr-defined]
+    assert waiting == [("notification_digests", "", digests), ("worker_jobs", "last_error_at", jobs),
+                       ("worker_jobs", "max_attempts", jobs)], waiting
 
 
 def _consistent(w: World) -> dict[str, Any]:
@@ -88,6 +113,7 @@ def test_sigkill_at_each_step_then_rerun_converges(w, marker, delay):
     db = w.db()
     assert _consistent(w) == w.released[target] and not db["frozen"] and db["jobs"] == ["pending"]
     assert not (w.checkpoint().get("pending_operations") or [])
+    _assert_kept_values(w, target)
     assert not lock_path(f"file://{w.state}", "local").exists()
     assert not engine_locks(f"file://{w.state}", "local")
     OUTCOMES.append({"kill": marker, "delay": delay, "from": source, "to": target, **seen,
