@@ -50,6 +50,7 @@ def _settings(config: pulumi.Config) -> dict[str, Any]:
         "deployed_partial": got.get("deployedPartial"),
         "allowed_domains": got.get("allowedDomains"),
         "snapshot_destination": got.get("snapshotDestination", "s3"),
+        "snapshot": got.get("snapshot"),
         "rds_instance": got.get("rdsInstance"),
         "jobs": got.get("jobs"),
         "vercel": got.get("vercel"),
@@ -126,6 +127,7 @@ def _declare(from_cli: bool, record: StackRecord | None) -> None:
         maintenance_deployment=s["maintenance_deployment"], maintenance=s["maintenance"],
         allow_data_loss=s["allow_data_loss"], dynamic_sql=s["dynamic_sql"], stack=stack,
         snapshot_destination=s["snapshot_destination"], rds_instance_identifier=s["rds_instance"],
+        snapshot=s["snapshot"],
         jobs=jobs, locks=locks, health_budget_seconds=s["health_budget_seconds"], alias_variant=vercel.alias_variant,
         vercel_team_id=vercel.team_id, vercel_project_id=vercel.project_id,
         production_domains=vercel.production_domains))

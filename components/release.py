@@ -20,6 +20,7 @@ from components.rollout import COMPONENTS
 from components.schema import SchemaVersion, SchemaVersionArgs
 from components.snapshot import DatabaseSnapshot, DatabaseSnapshotArgs
 from components.target import ReleaseTarget
+from rollback_stacks.settings import SettingError
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class ReleaseArgs:
     dynamic_sql: str = "refuse"  # the stack's rollback:dataLoss.dynamicSql: `allow` lets dynamic SQL run without it
     stack: str = "local"
     snapshot_destination: str = "s3"
+    snapshot: str | None = None  # the stack's rollback:snapshot (full, kept, storage); None: the version's backend
     rds_instance_identifier: str | None = None
     jobs: JobsSettings | None = None  # the stack's rollback:jobs; None: the version's backend, flags only
     health_budget_seconds: float | None = None
@@ -68,6 +70,32 @@ def changing_steps(deployed: ReleaseTarget | None, target: ReleaseTarget, enable
             d is None or d.side().objects != target.side().objects):
         out.add("dbobjects")
     return out
+
+
+SNAPSHOT_MODES = {"pgdump": "full", "rds": "storage"}  # a version's snapshot backend as a rollback:snapshot mode
+
+
+def snapshot_mode(args: ReleaseArgs) -> str:
+    """full (pg_dump of the whole database), kept (only what the steps destroy) or storage (an RDS snapshot): the
+    stack's rollback:snapshot, else what the target version records."""
+    return args.snapshot or SNAPSHOT_MODES.get(args.target.snapshot_backend, "full")
+
+
+def protection(args: ReleaseArgs) -> dict[str, str]:
+    """Which way back protects this rollout's database steps, in words for the plan."""
+    mode = snapshot_mode(args)
+    if "snapshot" not in args.components or not ({"schema", "dbobjects"} & set(args.components)):
+        return {"snapshot": "none", "note": "no snapshot: the stack's components take none (rollback:components)"}
+    if mode == "kept":
+        return {"snapshot": "kept", "note": "protected by kept values (rollback:snapshot kept): the values the schema "
+                "step destroys are kept aside in rollback_control, in the transaction that destroys them, and come "
+                "back when their version is released again; no whole-database dump is taken, so what a step cannot "
+                "keep (dynamic SQL, a sequence's position) has no way back"}
+    if mode == "storage":
+        return {"snapshot": "storage", "note": f"protected by an RDS snapshot of {args.rds_instance_identifier} "
+                "(rollback:snapshot storage) taken before the database steps, and by kept values"}
+    return {"snapshot": "full", "note": "protected by a whole-database pg_dump (rollback:snapshot full) taken before "
+            "the database steps, and by kept values"}
 
 
 def release_order(args: ReleaseArgs) -> Order:
@@ -120,7 +148,9 @@ class Release(pulumi.ComponentResource):
         if jobs is not None:
             jobs.release_after(self._after)  # last: after every other step has passed
             self.jobs_frozen = jobs.jobs_frozen
+        self.protection = protection(args)
         self.register_outputs({"version": t.version, "label": t.label, "rollout_id": self.rollout_id,
+                               "protection": self.protection,
                                "snapshot_reference": self.snapshot_reference, "schema_version": self.schema_version,
                                "jobs_frozen": self.jobs_frozen, "order": self.order.to_dict()})
 
@@ -137,10 +167,18 @@ class Release(pulumi.ComponentResource):
         self._frozen_by = jobs.frozen_by
         return jobs
 
-    def _declare_snapshot(self) -> DatabaseSnapshot:
+    def _declare_snapshot(self) -> DatabaseSnapshot | None:
         a, t = self._args, self._args.target
+        mode = snapshot_mode(a)
+        if mode == "kept":
+            return None  # the schema step keeps what its statements destroy (components.providers.keep)
+        if mode == "storage" and not a.rds_instance_identifier:
+            raise SettingError(f"Pulumi.{a.stack}.yaml: rollback:snapshot storage takes an RDS snapshot and needs "
+                             f"rollback:rdsInstance; fix: pulumi config set --stack {a.stack} rollback:rdsInstance "
+                             "<the DB instance identifier>, or rollback:snapshot full")
         snap = DatabaseSnapshot(f"{self._name}-snapshot", DatabaseSnapshotArgs(
-            backend=t.snapshot_backend, db_rollout=t.db_rollout(), destination=a.snapshot_destination,
+            backend={"full": "pgdump", "storage": "rds"}[mode], db_rollout=t.db_rollout(),
+            destination=a.snapshot_destination,
             prefix=a.stack, rds_instance_identifier=a.rds_instance_identifier, locks=a.locks,
             frozen_by=self._frozen_by),
             self._opts())

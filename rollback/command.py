@@ -111,7 +111,8 @@ def plan(rollout: Rollout, stack: auto.Stack | None = None) -> Plan:
     events: list[Any] = []
     (stack or rollout.open()).preview(on_event=events.append)
     return Plan(stack=rollout.stack, target=rollout.ref, current=rollout.deployed, desired=rollout.desired(),
-                steps=steps_from_events(events), order=order_from_events(events))
+                steps=steps_from_events(events), order=order_from_events(events),
+                protection=order_from_events(events, "protection"))
 
 
 def status(stack: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:

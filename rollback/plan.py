@@ -45,6 +45,7 @@ class Plan:
     desired: dict[str, Any]
     steps: list[Step] = field(default_factory=list)
     order: dict[str, Any] | None = None  # the program's compatibility order (components.compatibility.Order)
+    protection: dict[str, Any] | None = None  # which way back protects the database steps (rollback:snapshot)
 
     @property
     def has_changes(self) -> bool:
@@ -68,8 +69,11 @@ class Plan:
 
     @property
     def notes(self) -> list[str]:
-        """What the steps do beyond their diff (a production rollback's lasting effect), once each."""
-        return list(dict.fromkeys(n for s in self.steps for n in s.notes))
+        """What protects the rollout, and what the steps do beyond their diff (a production rollback's lasting effect),
+        once each."""
+        first = [f"snapshot: {self.protection['note']}"] if self.protection and self.protection.get("note") and \
+            any(s.component in ("SchemaVersion", "DatabaseObjects") for s in self.steps) else []
+        return list(dict.fromkeys(first + [n for s in self.steps for n in s.notes]))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the `--format json` output)."""
@@ -80,7 +84,8 @@ class Plan:
                   **({"alias_move": s.alias_move} if s.alias_move else {})} for s in self.steps]
         return {"stack": self.stack, "target": self.target, "summary": self.summary, "current": dict(self.current),
                 "desired": dict(self.desired), "steps": steps, "has_changes": self.has_changes,
-                "order": self.order, "warnings": self.warnings, **({"notes": self.notes} if self.notes else {})}
+                "order": self.order, "protection": self.protection,
+                "warnings": self.warnings, **({"notes": self.notes} if self.notes else {})}
 
 
 def _files(step: Step) -> list[dict[str, Any]]:
@@ -290,11 +295,12 @@ def steps_from_events(events: list[EngineEvent]) -> list[Step]:
     return steps
 
 
-def order_from_events(events: list[EngineEvent]) -> dict[str, Any] | None:
-    """The order the program chose, from the Release component's outputs (present in previews too)."""
+def order_from_events(events: list[EngineEvent], key: str = "order") -> dict[str, Any] | None:
+    """The order the program chose (or another of its mappings: `protection`), from the Release component's outputs
+    (present in previews too)."""
     for event in reversed(events):
         done = event.res_outputs_event
         if done and done.metadata.type == RELEASE_TYPE and done.metadata.new:
-            order = (done.metadata.new.outputs or {}).get("order")
+            order = (done.metadata.new.outputs or {}).get(key)
             return order if isinstance(order, dict) else None
     return None

@@ -124,6 +124,7 @@ SETTINGS: dict[str, Setting] = {
                                 _choice("golang-migrate", "drizzle", "prisma", "supabase"), "drizzle"),
     "vercelProject": Setting("the Vercel project name or id", _text, "web"),
     "snapshotDestination": Setting("s3 or dir:/path", _choice("s3", "dir:"), "s3"),
+    "snapshot": Setting("full, kept or storage (README: Kept values)", _choice("full", "kept", "storage"), "kept"),
     "rdsInstance": Setting("an RDS DB instance identifier", _text, "app-db"),
     "healthBudgetSeconds": Setting("a number of seconds > 0", _positive_float, "300"),
     "maintenanceDeployment": Setting("a deployment id of the stack's Vercel project", _text, "dpl_maintenance"),

@@ -195,3 +195,36 @@ def test_rollout_ids_follow_what_changes(target):
     assert relabeled.rollout_id(all_on) == v1.rollout_id(all_on)  # same desired state: nothing to freeze for
     assert dataclasses.replace(v1, deployment_id="dpl_x").db_rollout() == v1.db_rollout()
     assert dataclasses.replace(v1, deployment_id="dpl_x").rollout_id(all_on) != v1.rollout_id(all_on)
+
+
+@pytest.mark.parametrize(("mode", "backend", "step"), [
+    (None, "pgdump", (f"{DYN}PgDumpSnapshot", "release-snapshot-pgdump")),
+    (None, "rds", ("aws:rds/snapshot:Snapshot", "release-snapshot-rds")),
+    ("full", "rds", (f"{DYN}PgDumpSnapshot", "release-snapshot-pgdump")),
+    ("storage", "pgdump", ("aws:rds/snapshot:Snapshot", "release-snapshot-rds")),
+    ("kept", "pgdump", None),
+])
+def test_rollback_snapshot_chooses_what_protects_the_rollout(target, mode, backend, step):
+    """rollback:snapshot: full (pg_dump), storage (an RDS snapshot, the bridged resource), kept (no snapshot step:
+    the schema step keeps what it destroys); unset, the version's backend. The Release says which in `protection`."""
+    t = dataclasses.replace(target, snapshot_backend=backend)
+    m, release = build(ReleaseArgs(target=t, snapshot=mode, rds_instance_identifier="shop-db"))
+    custom = [(r.type, r.name) for r in m.registered if r.custom]
+    snaps = [c for c in custom if "snapshot" in c[1]]
+    assert snaps == ([step] if step else [])
+    expected = mode or {"pgdump": "full", "rds": "storage"}[backend]
+    assert release.protection["snapshot"] == expected and expected in release.protection["note"]
+    deps = m.deps("release-schema-migrate")
+    assert deps == {"release-jobs-freeze", *([step[1]] if step else [])}
+    if expected == "storage":
+        rds = m.by_name("release-snapshot-rds")
+        assert rds.inputs["dbInstanceIdentifier"] == "shop-db" and rds.retain_on_delete is True
+    if expected == "kept":
+        assert "no whole-database dump" in release.protection["note"]
+
+
+def test_rollback_snapshot_storage_without_an_rds_instance_is_refused_naming_the_fix(target):
+    from rollback_stacks.settings import SettingError
+
+    with pytest.raises(SettingError, match=r"Pulumi.local.yaml: rollback:snapshot storage .* rollback:rdsInstance"):
+        build(ReleaseArgs(target=target, snapshot="storage"))

@@ -28,6 +28,7 @@ def test_yaml_values_read_the_same() -> None:
     ("components", '["jobs",', "a list of component names"),
     ("healthBudgetSeconds", "-1", "a number of seconds > 0"),
     ("snapshotDestination", "ftp", "s3 or dir:/path"),
+    ("snapshot", "dump", "full, kept or storage"),
     ("locks", "2s", "a mapping"),
     ("dataLoss", '{"dynamicSql": "sometimes"}', "a mapping {dynamicSql: refuse or allow}"),
     ("dataLoss", {"dynamicSQL": "allow"}, "a mapping {dynamicSql: refuse or allow}"),
@@ -38,6 +39,11 @@ def test_an_unusable_value_is_refused_naming_file_key_and_fix(key: str, value: o
     text = str(err.value)
     assert text.startswith(f"Pulumi.prod.yaml: rollback:{key}: got ")
     assert expected in text and "fix: pulumi config set --stack prod" in text
+
+
+def test_rollback_snapshot_reads_each_mode() -> None:
+    assert [settings.parse({"snapshot": m}, stack="prod")["snapshot"] for m in ("full", "kept", "storage")] == [
+        "full", "kept", "storage"]
 
 
 def test_the_data_loss_policy_reads_as_yaml_and_as_pulumi_config_set_stores_it() -> None:
