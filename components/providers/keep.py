@@ -1,11 +1,12 @@
 """Kept values: what a down step destroys, copied aside in the transaction that destroys it, and put back by key when a
 later rollout re-applies the version whose down dropped them.
 
-Each kept set is one table `rollback_control.kept_<id>` (key jsonb, vals jsonb, after jsonb) and one row of
-`rollback_control.kept_sets` tagged with the rollout, the version it came from, the schema version whose down ran and a
-checksum of its rows. Values are stored as JSON and read back through the live table's row type
-(jsonb_populate_record), so a column whose type the down dropped and the up re-created comes back in that type.
-Nothing here returns a value: only names and counts.
+Each kept set is one table `rollback_control.kept_<id>` and one row of `rollback_control.kept_sets` tagged with the
+rollout, the version it came from, the schema version whose down ran and a checksum of its rows. The table has the
+key columns and the kept columns under their own names (whole rows: every column), each in its own type when that is
+a built-in one and as its text otherwise (a type the down drops, with CASCADE, would take a column of its own type
+along); a restore casts them to the live column's type when it differs. Nothing here returns a value: only names and
+counts.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ CREATE TABLE IF NOT EXISTS rollback_control.kept_sets (
   overwrites boolean NOT NULL, rows bigint NOT NULL, checksum text NOT NULL, kept_at timestamptz NOT NULL DEFAULT now(),
   state text NOT NULL DEFAULT 'kept', restored bigint, gone bigint, written_since bigint, note text,
   restored_by text, restored_at timestamptz)"""
-SUM = "coalesce(sum(hashtextextended(coalesce(key::text, '') || vals::text, 0)::numeric), 0)::text"
+AFTER, CHANGED = "rollback kept after", "rollback kept changed"  # a kept table's own columns (overwritten values)
 # The key a table's rows are restored by: its primary key, else a unique index on NOT NULL columns only.
 KEY = """SELECT array_agg(a.attname::text ORDER BY k.n) FROM pg_index i
   CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
@@ -35,6 +36,9 @@ KEY = """SELECT array_agg(a.attname::text ORDER BY k.n) FROM pg_index i
  WHERE i.indrelid = %s::regclass AND (i.indisprimary OR i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL)
  GROUP BY i.indexrelid, i.indisprimary HAVING bool_and(a.attnotnull)
  ORDER BY i.indisprimary DESC, count(*) LIMIT 1"""
+# A relation's stored columns: name, type, built-in type (kept in its own type), generated.
+COLUMNS = """SELECT attname::text, format_type(atttypid, atttypmod), atttypid < 16384, attgenerated <> ''
+  FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum"""
 FIELDS = ("id", "rollout", "from_version", "schema_version", "file", "kind", "relation", "columns", "key_columns",
           "whole", "overwrites", "rows", "checksum", "state", "restored", "gone", "written_since", "note")
 
@@ -47,9 +51,24 @@ class Tags:
     from_version: str | None
 
 
+@dataclass
+class Kept:
+    """A set kept in this transaction; `overwrites` sets still need their after-image once the file has run."""
+
+    id: str
+    relation: str
+    columns: list[str]
+    key: list[str] | None
+    overwrites: bool
+
+
 def _ident(quoted: str) -> str:
     """A column name as quote_ident wrote it, unquoted."""
     return quoted[1:-1].replace('""', '"') if quoted.startswith('"') else quoted
+
+
+def _names(names: list[str], prefix: str = "") -> sql.Composable:
+    return sql.SQL(", ").join(sql.SQL(prefix) + sql.Identifier(n) if prefix else sql.Identifier(n) for n in names)
 
 
 def _object(ref: str, names: list[str]) -> sql.Composable:
@@ -62,18 +81,36 @@ def _table(set_id: str) -> sql.Identifier:
     return sql.Identifier("rollback_control", f"kept_{set_id}")
 
 
+def _exists(conn: psycopg.Connection, name: str) -> bool:
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone() == (True,)
+
+
+def _checksum(names: list[str]) -> sql.Composable:
+    """A checksum of a kept table's data columns (not its after-image): the sum of each row's 64-bit text hash."""
+    return sql.SQL("coalesce(sum(hashtextextended(ROW({})::text, 0)::numeric), 0)::text").format(
+        _names(names, "k."))
+
+
 def ensure(conn: psycopg.Connection) -> None:
     """The kept sets' table (in the caller's transaction)."""
     conn.execute(DDL)
 
 
-@dataclass
-class Kept:
-    """A set kept in this transaction; `overwrites` sets still need their after-image once the file has run."""
-
-    id: str
-    keep: data_loss.Keep
-    key: list[str] | None
+def _grouped(found: list[tuple[data_loss.Loss, data_loss.Keep]]) -> list[tuple[data_loss.Loss, data_loss.Keep]]:
+    """Column drops of one relation read the same rows: one set with all their columns (one copy, one restore)."""
+    out: list[tuple[data_loss.Loss, data_loss.Keep]] = []
+    at: dict[tuple[str, str], int] = {}
+    for loss, k in found:
+        spot = (k.relation, k.select)
+        if k.columns is not None and not k.overwrites and spot in at:
+            first_loss, first = out[at[spot]]
+            out[at[spot]] = (first_loss, data_loss.Keep(first.relation, (*(first.columns or ()), *k.columns),
+                                                         first.select, first.ref))
+            continue
+        if k.columns is not None and not k.overwrites:
+            at[spot] = len(out)
+        out.append((loss, k))
+    return out
 
 
 def keep(conn: psycopg.Connection, file: str, text: str, schema_version: int, tags: Tags) -> list[Kept]:
@@ -83,14 +120,22 @@ def keep(conn: psycopg.Connection, file: str, text: str, schema_version: int, ta
         return []
     ensure(conn)
     out: list[Kept] = []
-    for loss, k in found:
+    for loss, k in _grouped(found):
         key = conn.execute(KEY, (k.relation,)).fetchone()
         key_cols: list[str] | None = list(key[0]) if key and key[0] else None
-        columns = None if k.columns is None else [_ident(c) for c in k.columns]
+        live = {str(r[0]): (bool(r[2]), bool(r[3])) for r in conn.execute(COLUMNS, (k.relation,)).fetchall()}
+        columns = list(dict.fromkeys(_ident(c) for c in k.columns)) if k.columns is not None else None
         whole = columns is None or key_cols is None  # a keyless table is kept whole
-        vals = sql.SQL("to_jsonb({})").format(sql.SQL(k.ref)) if whole else _object(k.ref, columns or [])
-        keys = _object(k.ref, key_cols) if key_cols else sql.SQL("NULL::jsonb")
-        what = sql.SQL("{} AS key, {} AS vals, NULL::jsonb AS after, NULL::boolean AS changed").format(keys, vals)
+        if whole or columns is None:
+            columns = [c for c, (_, generated) in live.items() if not generated]
+        else:
+            columns = [c for c in columns if c not in (key_cols or [])] or columns
+        names = list(dict.fromkeys([*(key_cols or []), *columns]))
+        picked = sql.SQL(", ").join(
+            sql.SQL("{}.{}").format(sql.SQL(k.ref), sql.Identifier(n)) if live.get(n, (True, False))[0] else
+            sql.SQL("{}.{}::text AS {}").format(sql.SQL(k.ref), sql.Identifier(n), sql.Identifier(n)) for n in names)
+        what = sql.SQL("{}, NULL::jsonb AS {}, NULL::boolean AS {}").format(picked, sql.Identifier(AFTER),
+                                                                           sql.Identifier(CHANGED))
         head, tail = k.select.split(data_loss.KEPT_ROW, 1)
         select = sql.Composed([sql.SQL(head), what, sql.SQL(tail)])  # the statement's own relation and WHERE
         set_id = uuid.uuid4().hex[:16]
@@ -98,42 +143,62 @@ def keep(conn: psycopg.Connection, file: str, text: str, schema_version: int, ta
         conn.execute(sql.SQL(
             "INSERT INTO rollback_control.kept_sets (id, rollout, from_version, schema_version, file, kind, relation, "
             "columns, key_columns, whole, overwrites, rows, checksum) SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-            "%s, count(*), {} FROM {}").format(sql.SQL(SUM), _table(set_id)),
+            "%s, count(*), {} FROM {} AS k").format(_checksum(names), _table(set_id)),
             (set_id, tags.rollout, tags.from_version, schema_version, file, loss.kind, k.relation, columns,
              key_cols, whole, k.overwrites))
-        out.append(Kept(set_id, k, key_cols))
+        out.append(Kept(set_id, k.relation, columns, key_cols, k.overwrites))
     return out
+
+
+def _casts(conn: psycopg.Connection, table: sql.Identifier, set_id: str, relation: str) -> dict[str, sql.Composable]:
+    """Each kept column as the live column's type: as kept when the types agree, else through its text."""
+    rows = conn.execute(
+        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), "
+        "(a.atttypid, a.atttypmod) = (b.atttypid, b.atttypmod) FROM pg_attribute a JOIN pg_attribute b "
+        "ON b.attrelid = %s::regclass AND b.attname = a.attname AND b.attnum > 0 AND NOT b.attisdropped "
+        "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+        (f'rollback_control."kept_{set_id}"', relation)).fetchall()
+    return {str(n): sql.SQL("k.{}").format(sql.Identifier(n)) if same else
+            sql.SQL("k.{}::text::{}").format(sql.Identifier(n), sql.SQL(t)) for n, t, same in rows}
+
+
+def _key_match(key: list[str], casts: dict[str, sql.Composable]) -> sql.Composable:
+    return sql.SQL(" AND ").join(sql.SQL("t.{} = {}").format(sql.Identifier(c), casts[c]) for c in key)
 
 
 def after(conn: psycopg.Connection, kept: list[Kept]) -> None:
     """For sets whose values stay but change (UPDATE, a type change): what they became, by key, once the file ran; a
     restore puts a value back only where the row still holds that (rows written since keep theirs)."""
     for k in kept:
-        if not (k.keep.overwrites and k.key and k.keep.columns):
+        if not (k.overwrites and k.key):
             continue
-        cols = [_ident(c) for c in k.keep.columns]
-        conn.execute(sql.SQL("UPDATE {} AS k SET after = {} FROM {} AS t WHERE k.key = {}").format(
-            _table(k.id), _object("t", cols), sql.SQL(k.keep.relation), _object("t", k.key)))
+        table = _table(k.id)
+        casts = _casts(conn, table, k.id, k.relation)
+        conn.execute(sql.SQL("UPDATE {} AS k SET {} = {} FROM {} AS t WHERE {}").format(
+            table, sql.Identifier(AFTER), _object("t", k.columns), sql.SQL(k.relation), _key_match(k.key, casts)))
 
 
 def changed_since(conn: psycopg.Connection, sets: list[dict[str, Any]]) -> None:
     """Before an up re-applies their version: which overwritten values changed since the down (written since), compared
     while the column still has the down's type; a restore leaves those rows as they are."""
     for s in sets:
-        if not (s["overwrites"] and s["key_columns"] and s["columns"]) or \
-                conn.execute("SELECT to_regclass(%s)", (s["relation"],)).fetchone() in (None, (None,)):
+        if not (s["overwrites"] and s["key_columns"]) or not _exists(conn, s["relation"]):
             continue
-        conn.execute(sql.SQL("UPDATE {} AS k SET changed = k.after IS DISTINCT FROM {} FROM {} AS t WHERE k.key = {}")
-                     .format(_table(s["id"]), _object("t", list(s["columns"])), sql.SQL(s["relation"]),
-                             _object("t", list(s["key_columns"]))))
+        table = _table(s["id"])
+        casts = _casts(conn, table, s["id"], s["relation"])
+        if any(c not in casts for c in s["key_columns"]):
+            continue
+        conn.execute(sql.SQL("UPDATE {} AS k SET {} = k.{} IS DISTINCT FROM {} FROM {} AS t WHERE {}").format(
+            table, sql.Identifier(CHANGED), sql.Identifier(AFTER), _object("t", list(s["columns"])),
+            sql.SQL(s["relation"]), _key_match(list(s["key_columns"]), casts)))
 
 
 def pending(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Kept sets not restored yet, oldest first ([] before anything was kept)."""
-    if conn.execute("SELECT to_regclass('rollback_control.kept_sets')").fetchone() in (None, (None,)):
+    if not _exists(conn, "rollback_control.kept_sets"):
         return []
     rows = conn.execute(f"SELECT {', '.join(FIELDS)} FROM rollback_control.kept_sets WHERE state = 'kept' "
-                        "ORDER BY kept_at, id").fetchall()
+                        "ORDER BY n").fetchall()
     return [dict(zip(FIELDS, r, strict=True)) for r in rows]
 
 
@@ -146,10 +211,10 @@ def summary(s: dict[str, Any]) -> dict[str, Any]:
     """A set as plans, outputs and reports show it: names and counts, never a value."""
     cols = s.get("columns")
     return {k: v for k, v in {"id": s["id"], "file": s["file"], "kind": s["kind"], "relation": s["relation"],
-                              "columns": list(cols) if cols else None, "rows": int(s["rows"]),
-                              "from_version": s.get("from_version"), "schema_version": int(s["schema_version"]),
-                              "keyless": not s.get("key_columns"), "state": s.get("state"),
-                              "restored": s.get("restored"), "gone": s.get("gone"),
+                              "columns": None if s.get("whole") else list(cols or []) or None,
+                              "rows": int(s["rows"]), "from_version": s.get("from_version"),
+                              "schema_version": int(s["schema_version"]), "keyless": not s.get("key_columns"),
+                              "state": s.get("state"), "restored": s.get("restored"), "gone": s.get("gone"),
                               "written_since": s.get("written_since"), "note": s.get("note")}.items()
             if v is not None}
 
@@ -197,53 +262,48 @@ def restore(conn: psycopg.Connection, s: dict[str, Any], rollout: str,
     return summary({**s, **done, "state": state})
 
 
+def _count(conn: psycopg.Connection, query: sql.Composed) -> int:
+    row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _restore(conn: psycopg.Connection, s: dict[str, Any], table: sql.Identifier, rel: sql.Composable) -> dict[str, Any]:
-    if conn.execute("SELECT to_regclass(%s)", (s["relation"],)).fetchone() in (None, (None,)):
+    if not _exists(conn, s["relation"]):
         return {"note": f"not restored: table {s['relation']} is not there after the up"}
-    got = conn.execute(sql.SQL("SELECT count(*), {} FROM {}").format(sql.SQL(SUM), table)).fetchone()
+    cols, key = list(s["columns"] or []), list(s["key_columns"] or [])
+    got = conn.execute(sql.SQL("SELECT count(*), {} FROM {} AS k").format(
+        _checksum(list(dict.fromkeys([*key, *cols]))), table)).fetchone()
     if got is None or (int(got[0]), str(got[1])) != (int(s["rows"]), s["checksum"]):
         return {"note": "not restored: the kept copy changed since it was kept (its checksum differs)"}
-    live = {str(r[0]): bool(r[1]) for r in conn.execute(
-        "SELECT attname, attgenerated <> '' FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
-        "AND NOT attisdropped", (s["relation"],)).fetchall()}
-    cols = list(s["columns"] or [])
-    missing = [c for c in cols + list(s["key_columns"] or []) if c not in live]
+    casts = _casts(conn, table, s["id"], s["relation"])
+    generated = {str(r[0]) for r in conn.execute(COLUMNS, (s["relation"],)).fetchall() if r[3]}
+    missing = [c for c in dict.fromkeys(key + ([] if s["whole"] else cols)) if c not in casts]
     if missing:
         return {"note": f"not restored: column(s) {', '.join(missing)} not there after the up"}
     rows = int(s["rows"])
     if not rows:
         return {"restored": 0, "gone": 0, "written_since": 0}
-    before = int(conn.execute(sql.SQL("SELECT count(*) FROM ONLY {}").format(rel)).fetchone()[0])  # type: ignore[index]
-    record = sql.SQL("jsonb_populate_record(NULL::{}, {})")
+    before = _count(conn, sql.SQL("SELECT count(*) FROM ONLY {}").format(rel))
     if s["whole"]:
-        if not s["key_columns"] and before:
+        if not key and before:
             return {"note": "not restored: no primary or unique not-null key, and the table has rows now"}
-        names = [str(r[0]) for r in conn.execute(sql.SQL(
-            "SELECT jsonb_object_keys(vals) FROM (SELECT vals FROM {} LIMIT 1) one").format(table)).fetchall()
-            if live.get(str(r[0])) is False]
+        names = [c for c in cols if c in casts and c not in generated]
         cur = conn.execute(sql.SQL(
-            "INSERT INTO {rel} ({cols}) OVERRIDING SYSTEM VALUE SELECT {vals} FROM (SELECT {rec} AS r FROM {t}) k "
-            "ON CONFLICT DO NOTHING").format(
-                rel=rel, cols=sql.SQL(", ").join(map(sql.Identifier, names)),
-                vals=sql.SQL(", ").join(sql.SQL("(k.r).{}").format(sql.Identifier(n)) for n in names),
-                rec=record.format(rel, sql.SQL("vals")), t=table))
+            "INSERT INTO {rel} ({cols}) OVERRIDING SYSTEM VALUE SELECT {vals} FROM {t} AS k ON CONFLICT DO NOTHING")
+            .format(rel=rel, cols=_names(names), vals=sql.SQL(", ").join(casts[n] for n in names), t=table))
         _advance_sequences(conn, s["relation"], names)
         return {"restored": cur.rowcount, "gone": 0, "written_since": before,
                 **({"note": f"{rows - cur.rowcount} kept row(s) not put back: their key is taken by a row "
                             "written since"} if cur.rowcount < rows else {})}
-    sets = sql.SQL(", ").join(sql.SQL("{c} = (k.r).{c}").format(c=sql.Identifier(c)) for c in cols)
-    match = sql.SQL(" AND ").join(sql.SQL("t.{c} = (k.r).{c}").format(c=sql.Identifier(c)) for c in s["key_columns"])
+    sets = sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(c), casts[c]) for c in cols)
     # overwritten values: only where the row still held what the down made of it (changed_since)
-    unchanged = sql.SQL(" AND k.changed IS FALSE" if s["overwrites"] else "")
-    cur = conn.execute(sql.SQL(
-        "UPDATE {rel} AS t SET {sets} FROM (SELECT {rec} AS r, changed FROM {t}) k WHERE {match}{unchanged}")
-        .format(rel=rel, sets=sets, rec=record.format(rel, sql.SQL("key || vals")), t=table, match=match,
-                unchanged=unchanged))
-    found = int(conn.execute(sql.SQL(
-        "SELECT count(*) FROM {t} k WHERE EXISTS (SELECT FROM ONLY {rel} AS t, {rec} AS r WHERE {match})").format(
-            t=table, rel=rel, rec=sql.SQL("jsonb_populate_record(NULL::{}, k.key)").format(rel),
-            match=sql.SQL(" AND ").join(sql.SQL("t.{c} = r.{c}").format(c=sql.Identifier(c))
-                                        for c in s["key_columns"]))).fetchone()[0])  # type: ignore[index]
+    unchanged = sql.SQL(" AND k.{} IS FALSE").format(sql.Identifier(CHANGED)) if s["overwrites"] else sql.SQL("")
+    cur = conn.execute(sql.SQL("UPDATE {rel} AS t SET {sets} FROM {t} AS k WHERE {match}{unchanged}").format(
+        rel=rel, sets=sets, t=table, match=_key_match(key, casts), unchanged=unchanged))
+    found = cur.rowcount
+    if s["overwrites"]:
+        found = _count(conn, sql.SQL("SELECT count(*) FROM {t} AS k WHERE EXISTS (SELECT FROM ONLY {rel} AS t "
+                                     "WHERE {match})").format(t=table, rel=rel, match=_key_match(key, casts)))
     changed = found - cur.rowcount
     return {"restored": cur.rowcount, "gone": rows - found,
             "written_since": changed if s["overwrites"] else before - found,
@@ -271,7 +331,7 @@ def drop(conn: psycopg.Connection, set_ids: list[str]) -> int:
 
 def listed(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Every kept set, oldest first, as summaries ([] before anything was kept)."""
-    if conn.execute("SELECT to_regclass('rollback_control.kept_sets')").fetchone() in (None, (None,)):
+    if not _exists(conn, "rollback_control.kept_sets"):
         return []
     rows = conn.execute(f"SELECT {', '.join(FIELDS)} FROM rollback_control.kept_sets ORDER BY n").fetchall()
     return [summary(dict(zip(FIELDS, r, strict=True))) for r in rows]

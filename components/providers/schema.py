@@ -341,7 +341,7 @@ class SchemaVersionProvider(StepProvider):
                     conn.execute(unit.sql)
                 keep.after(conn, aside)
                 back = keep.restore_all(conn, due, kept.tags.rollout) if last and due else []
-                results[i] = ([{"id": k.id, "relation": k.keep.relation} for k in aside], back)
+                results[i] = ([{"id": k.id, "relation": k.relation} for k in aside], back)
                 if last:
                     conn.execute(moved)  # never dirty: the tool's bookkeeping commits with the step
                     if not atomic:
