@@ -1,7 +1,8 @@
 """Scenario 1, E2E rollback vs irreducible steps: `rollback apply local --to last-good` (v1.5.0 → v1.4.2) on a
 database with bulk data, vs the same steps done directly: pg_dump -Fc stored in the same bucket, psql -f of the
 down files, one alias API call, one health probe. Each run starts from the same deployed v1.5.0 (a file copy of
-the database and of the stack state)."""
+the database and of the stack state). The same rollback with `rollback:snapshot kept` (no whole-database dump: the
+schema step keeps what its down files destroy) runs in the same loop, against the same baseline."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from bench import data
 from bench.common import REPO, Row, median, parser, pg_env, private_sandbox, report, run, runs_of, timed
 
 GOAL = 1.5
+KEPT_GOAL = 0.5  # issue 28: with rollback:snapshot kept, the whole rollback ÷ the by-hand baseline
 ALIAS_GOAL = 3.0  # seconds from apply start to users on the known-good deployment (issue 12)
 BUCKET = "rollback-snapshots"
 ALIAS = "app.example.test"
@@ -46,9 +48,23 @@ class Rig:
                                aws_access_key_id=sb.secrets["aws_access_key_id"],
                                aws_secret_access_key=sb.secrets["aws_secret_access_key"])
 
-    def cli(self, *args: str, nice: int = 0) -> Any:
-        """`rollback args…` as an operator runs it (no TTY), at the given niceness."""
-        return run([*(["nice", "-n", str(nice)] if nice else []), self.exe, *args], env=self.env)
+    def cli(self, *args: str, nice: int = 0, project: Path | None = None) -> Any:
+        """`rollback args…` as an operator runs it (no TTY), at the given niceness, on this repository's stack
+        records or (project) another project directory's."""
+        env = {**self.env, "ROLLBACK_PROJECT_DIR": str(project)} if project else self.env
+        return run([*(["nice", "-n", str(nice)] if nice else []), self.exe, *args], env=env)
+
+    def kept_project(self) -> Path:
+        """A project directory with the example stack's records and Pulumi.local.yaml plus rollback:snapshot kept."""
+        import yaml
+
+        project = self.tmp / "kept-project"
+        if not project.exists():
+            shutil.copytree(REPO / "rollback_stacks" / "local", project / "rollback_stacks" / "local")
+            doc = yaml.safe_load((REPO / "Pulumi.local.yaml").read_text())
+            doc["config"]["rollback:snapshot"] = "kept"
+            (project / "Pulumi.local.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+        return project
 
     def prepare(self, megabytes: int) -> dict[str, int]:
         """Deploy v1.5.0, add the bulk data, and keep both database and state as the template.
@@ -95,11 +111,11 @@ class Rig:
         """The deployment the alias points at."""
         return str(self.http.get(f"/v4/aliases/{ALIAS}").json()["deploymentId"])
 
-    def ours(self) -> float:
+    def ours(self, project: Path | None = None) -> float:
         """The tool: `rollback apply local --to last-good --yes`; returns the seconds from its start to the alias
         pointing at the target (the stand-in's own clock of the alias change)."""
         started = time.time()
-        self.cli("apply", "local", "--to", "last-good", "--yes", "--reason", "bench: rollback")
+        self.cli("apply", "local", "--to", "last-good", "--yes", "--reason", "bench: rollback", project=project)
         moves = [t["at"] for t in self.http.get("/_standin/transitions").json()["transitions"]
                  if t["alias"] == ALIAS and t["to"] == "dpl_v142" and t["at"] >= started]
         if not moves:
@@ -135,10 +151,10 @@ class Rig:
         return {s["name"]: s["duration_s"] for s in doc.get("steps", [])}
 
 
-def timed_ours(rig: Rig) -> tuple[float, float]:
+def timed_ours(rig: Rig, project: Path | None = None) -> tuple[float, float]:
     """One timed rollback by the tool: (whole apply, apply start → alias on the target)."""
     to_alias: list[float] = []
-    whole = timed(lambda: to_alias.append(rig.ours()))
+    whole = timed(lambda: to_alias.append(rig.ours(project)))
     return whole, to_alias[0]
 
 
@@ -151,17 +167,22 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     started, runs = time.perf_counter(), runs_of(args)
     mb, large_mb = (2, 6) if args.smoke else (args.db_mb, args.large_mb)
-    s: dict[str, list[float]] = {"ours": [], "direct": [], "plan": [], "alias": [], "large": [], "large_alias": []}
+    s: dict[str, list[float]] = {"ours": [], "direct": [], "plan": [], "alias": [], "large": [], "large_alias": [],
+                                 "kept": [], "kept_alias": []}
     steps: list[dict[str, float]] = []
     large: dict[str, int] = {}
     with private_sandbox("e2e") as sb, tempfile.TemporaryDirectory(prefix="rollback-bench-e2e-") as t:
         rig = Rig(sb, Path(t))
         facts = rig.prepare(mb)
         for i in range(runs):
-            order = ("ours", "direct") if i % 2 == 0 else ("direct", "ours")
+            order = ("ours", "direct", "kept") if i % 2 == 0 else ("kept", "direct", "ours")
             for what in order:
                 rig.reset()
-                if what == "ours":
+                if what == "kept":
+                    whole, to_alias = timed_ours(rig, rig.kept_project())
+                    s["kept"].append(whole)
+                    s["kept_alias"].append(to_alias)
+                elif what == "ours":
                     whole, to_alias = timed_ours(rig)
                     s["ours"].append(whole)
                     s["alias"].append(to_alias)
@@ -196,6 +217,14 @@ def main(argv: list[str] | None = None) -> int:
             Row("1 e2e rollback", f"apply start → alias on target, {size}", median(s["alias"]), None,
                 len(s["alias"]), f"≤ {ALIAS_GOAL:g} s", median(s["alias"]) <= ALIAS_GOAL,
                 samples={"ours": s["alias"]}),
+            Row("1 e2e rollback", f"v1.5.0 → v1.4.2, {size}, rollback:snapshot kept", median(s["kept"]), direct,
+                runs, f"≤ {KEPT_GOAL}×", median(s["kept"]) / direct <= KEPT_GOAL,
+                baseline="pg_dump -Fc + upload, psql -f downs, alias call, health probe",
+                samples={"ours": s["kept"], "baseline": s["direct"]}),
+            Row("1 e2e rollback", f"apply start → alias on target, {size}, rollback:snapshot kept",
+                median(s["kept_alias"]), median(s["alias"]), len(s["kept_alias"]), "unchanged (vs full)", None,
+                baseline="the same with rollback:snapshot full", samples={"ours": s["kept_alias"],
+                                                                          "baseline": s["alias"]}),
             ]
     if s["plan"]:
         rows.append(Row("1 e2e rollback", "rollback plan --to last-good", median(s["plan"]), None, len(s["plan"]),

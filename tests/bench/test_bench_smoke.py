@@ -33,7 +33,7 @@ def _smoke(name: str, out: Path) -> dict:
     return doc
 
 
-@pytest.mark.parametrize("name", ["startup", "plan_scale", "migrations", "snapshot", "uponly"])
+@pytest.mark.parametrize("name", ["startup", "plan_scale", "migrations", "snapshot", "keep", "uponly"])
 def test_bench_smoke(name, tmp_path):
     doc = _smoke(name, tmp_path)
     if name == "plan_scale":
