@@ -144,11 +144,12 @@ class Rig:
         if got != (3, "dpl_v142"):
             raise RuntimeError(f"rollback did not land on v1.4.2: schema/alias {got}")
 
-    def last_report_steps(self) -> dict[str, float]:
-        """Per-step durations from the tool's last report (where the tool's time went inside the engine)."""
+    def last_report_steps(self, key: str = "duration_s") -> dict[str, Any]:
+        """Per-step durations (or another field: `op`) from the tool's last report (where the tool's time went
+        inside the engine)."""
         reports = sorted(self.reports.glob("*/report.json"), key=lambda p: p.stat().st_mtime)
         doc = json.loads(reports[-1].read_text()) if reports else {}
-        return {s["name"]: s["duration_s"] for s in doc.get("steps", [])}
+        return {s["name"]: s[key] for s in doc.get("steps", [])}
 
 
 def timed_ours(rig: Rig, project: Path | None = None) -> tuple[float, float]:
@@ -170,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     s: dict[str, list[float]] = {"ours": [], "direct": [], "plan": [], "alias": [], "large": [], "large_alias": [],
                                  "kept": [], "kept_alias": []}
     steps: list[dict[str, float]] = []
+    kept_steps: list[dict[str, float]] = []
+    kept_ops: dict[str, str] = {}
     large: dict[str, int] = {}
     with private_sandbox("e2e") as sb, tempfile.TemporaryDirectory(prefix="rollback-bench-e2e-") as t:
         rig = Rig(sb, Path(t))
@@ -182,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
                     whole, to_alias = timed_ours(rig, rig.kept_project())
                     s["kept"].append(whole)
                     s["kept_alias"].append(to_alias)
+                    kept_steps.append(rig.last_report_steps())
+                    kept_ops.update(rig.last_report_steps("op"))
                 elif what == "ours":
                     whole, to_alias = timed_ours(rig)
                     s["ours"].append(whole)
@@ -220,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
             Row("1 e2e rollback", f"v1.5.0 → v1.4.2, {size}, rollback:snapshot kept", median(s["kept"]), direct,
                 runs, f"≤ {KEPT_GOAL}×", median(s["kept"]) / direct <= KEPT_GOAL,
                 baseline="pg_dump -Fc + upload, psql -f downs, alias call, health probe",
-                samples={"ours": s["kept"], "baseline": s["direct"]}),
+                samples={"ours": s["kept"], "baseline": s["direct"]},
+                extra={"steps_median_s": {k: median([st.get(k, 0.0) for st in kept_steps]) for k in kept_steps[0]}
+                       if kept_steps else {}, "steps_op": kept_ops}),
             Row("1 e2e rollback", f"apply start → alias on target, {size}, rollback:snapshot kept",
                 median(s["kept_alias"]), median(s["alias"]), len(s["kept_alias"]), "unchanged (vs full)", None,
                 baseline="the same with rollback:snapshot full", samples={"ours": s["kept_alias"],

@@ -50,9 +50,15 @@ def test_bench_e2e_smoke(tmp_path):
     row = doc["rows"][0]
     assert row["baseline_s"] > 0 and row["ratio"] > 0
     assert row["extra"]["steps_median_s"]  # the tool's report was read
-    to_alias = [r for r in doc["rows"] if r["case"].startswith("apply start → alias on target")]
+    to_alias = [r for r in doc["rows"] if r["case"].startswith("apply start → alias on target")
+                and "kept" not in r["case"]]
     assert len(to_alias) == 2  # the 1 GiB size and the larger one
     assert 0 < to_alias[0]["ours_s"] < row["ours_s"]  # the alias moved before the apply ended
+    kept = next(r for r in doc["rows"] if r["case"].endswith("rollback:snapshot kept") and r["baseline_s"])
+    assert kept["ratio"] > 0 and kept["extra"]["steps_median_s"]  # rollback:snapshot kept: no snapshot taken
+    ops = kept["extra"]["steps_op"]
+    assert ops.get("release-schema-migrate") == "update"
+    assert all(op == "delete" for step, op in ops.items() if "snapshot" in step), ops  # only the old one's record
 
 
 @pytest.mark.e2e
