@@ -85,9 +85,19 @@ def test_a_lossy_down_is_planned_with_counts_refused_unchanged_and_applied_when_
     assert "deletes rows of table sessions (2 rows)" in " ".join(still.stderr.split())
     assert fingerprint(adopter.dsn) == before
 
-    assert apply(adopter, "--allow-data-loss").returncode == 0
+    allowed = apply(adopter, "--allow-data-loss")
+    assert allowed.returncode == 0
     assert adopter.live_version() == (1, False)
     adopter.assert_same_as_migrate(SOURCE, 1)
-    shown = "".join(p.stdout + p.stderr for p in (*plans.values(), refused, still))
+    # the values were kept aside (the DO block's cannot be: the plan said so), and the report lists them
+    assert "cannot keep (restore the snapshot to get these back): 0002_sso.down.sql: a DO block" in " ".join(
+        planned.get("notes") or []), planned.get("notes")
+    reports = [json.loads(p.read_text()) for p in Path(adopter.reports).rglob("report.json")]
+    kept = next(s["kept"] for r in reports for s in r["steps"] if s.get("kept"))
+    assert sorted((k["kind"], k["relation"], k.get("columns"), k["rows"]) for k in kept) == [
+        ("delete", "sessions", None, 2), ("drop type", "users", ["tier"], 3)], kept
+    with psycopg.connect(adopter.dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM rollback_control.kept_sets WHERE state = 'kept'").fetchone() == (2,)
+    shown = "".join(p.stdout + p.stderr for p in (*plans.values(), refused, still, allowed))
     shown += "".join(path.read_text() for path in Path(adopter.reports).rglob("report.*"))
     assert not any(value in shown for value in SEEDED)
