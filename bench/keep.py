@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from bench.common import Row, median, parser, private_sandbox, report, runs_of, timed
+from bench.common import Row, median, parser, private_sandbox, report, runs_of
 
 GOAL = 1.5
 DOWN = "ALTER TABLE public.bench_keep DROP COLUMN a;\nALTER TABLE public.bench_keep DROP COLUMN b;"
@@ -121,7 +121,6 @@ def main(argv: list[str] | None = None) -> int:
                     s["hand"].append(o + n)
                 with psycopg.connect(dsn) as conn:
                     assert digest(conn) == expected, f"{way}: the values did not come back"
-        timed(lambda: None)
     rows_out = []
     for case, o_key, b_key, baseline in (
             ("keep + restore (total)", "ours", "hand", "COPY out to a file + COPY in to a staging table + UPDATE"),
