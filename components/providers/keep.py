@@ -140,12 +140,16 @@ def keep(conn: psycopg.Connection, file: str, text: str, schema_version: int, ta
         select = sql.Composed([sql.SQL(head), what, sql.SQL(tail)])  # the statement's own relation and WHERE
         set_id = uuid.uuid4().hex[:16]
         conn.execute(sql.SQL("CREATE TABLE {} AS {}").format(_table(set_id), select))
-        conn.execute(sql.SQL(
+        recorded = conn.execute(sql.SQL(
             "INSERT INTO rollback_control.kept_sets (id, rollout, from_version, schema_version, file, kind, relation, "
             "columns, key_columns, whole, overwrites, rows, checksum) SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-            "%s, count(*), {} FROM {} AS k").format(_checksum(names), _table(set_id)),
+            "%s, count(*), {} FROM {} AS k HAVING count(*) > 0 RETURNING id").format(_checksum(names),
+                                                                                     _table(set_id)),
             (set_id, tags.rollout, tags.from_version, schema_version, file, loss.kind, k.relation, columns,
-             key_cols, whole, k.overwrites))
+             key_cols, whole, k.overwrites)).fetchone()
+        if recorded is None:  # nothing there to lose: no set
+            conn.execute(sql.SQL("DROP TABLE {}").format(_table(set_id)))
+            continue
         out.append(Kept(set_id, k.relation, columns, key_cols, k.overwrites))
     return out
 
@@ -174,8 +178,21 @@ def after(conn: psycopg.Connection, kept: list[Kept]) -> None:
             continue
         table = _table(k.id)
         casts = _casts(conn, table, k.id, k.relation)
-        conn.execute(sql.SQL("UPDATE {} AS k SET {} = {} FROM {} AS t WHERE {}").format(
+        _quietly(conn, sql.SQL("UPDATE {} AS k SET {} = {} FROM {} AS t WHERE {}").format(
             table, sql.Identifier(AFTER), _object("t", k.columns), sql.SQL(k.relation), _key_match(k.key, casts)))
+
+
+def _quietly(conn: psycopg.Connection, query: sql.Composed) -> None:
+    """Run a bookkeeping statement of overwritten values in a savepoint: if it fails (a key that no longer casts),
+    the values it would mark stay unmarked, which a restore reads as "changed since" (left as they are); its error,
+    which could quote a value, is not raised."""
+    try:
+        with conn.transaction():
+            conn.execute(query)
+    except (psycopg.errors.QueryCanceled, psycopg.OperationalError):
+        raise  # the lock budget, a lost connection: the caller's to handle
+    except psycopg.Error:
+        pass
 
 
 def changed_since(conn: psycopg.Connection, sets: list[dict[str, Any]]) -> None:
@@ -188,7 +205,7 @@ def changed_since(conn: psycopg.Connection, sets: list[dict[str, Any]]) -> None:
         casts = _casts(conn, table, s["id"], s["relation"])
         if any(c not in casts for c in s["key_columns"]):
             continue
-        conn.execute(sql.SQL("UPDATE {} AS k SET {} = k.{} IS DISTINCT FROM {} FROM {} AS t WHERE {}").format(
+        _quietly(conn, sql.SQL("UPDATE {} AS k SET {} = k.{} IS DISTINCT FROM {} FROM {} AS t WHERE {}").format(
             table, sql.Identifier(CHANGED), sql.Identifier(AFTER), _object("t", list(s["columns"])),
             sql.SQL(s["relation"]), _key_match(list(s["key_columns"]), casts)))
 
@@ -242,8 +259,8 @@ def _attempt(conn: psycopg.Connection, s: dict[str, Any]) -> dict[str, Any]:
     try:
         with conn.transaction():
             return _restore(conn, s, _table(s["id"]), sql.SQL(s["relation"]))
-    except psycopg.errors.QueryCanceled:
-        raise  # the lock budget: the caller's to handle
+    except (psycopg.errors.QueryCanceled, psycopg.OperationalError):
+        raise  # the lock budget, a lost connection: the caller's to handle
     except psycopg.Error as err:
         return {"note": f"not restored: the database refused it (SQLSTATE {err.sqlstate})", "sqlstate": err.sqlstate}
 
