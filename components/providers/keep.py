@@ -305,9 +305,12 @@ def _restore(conn: psycopg.Connection, s: dict[str, Any], table: sql.Identifier,
         if not key and before:
             return {"note": "not restored: no primary or unique not-null key, and the table has rows now"}
         names = [c for c in cols if c in casts and c not in generated]
+        # into an empty table no kept key can be taken: a plain INSERT (ON CONFLICT costs a speculative insertion a row)
+        conflict = sql.SQL(" ON CONFLICT DO NOTHING" if before else "")
         cur = conn.execute(sql.SQL(
-            "INSERT INTO {rel} ({cols}) OVERRIDING SYSTEM VALUE SELECT {vals} FROM {t} AS k ON CONFLICT DO NOTHING")
-            .format(rel=rel, cols=_names(names), vals=sql.SQL(", ").join(casts[n] for n in names), t=table))
+            "INSERT INTO {rel} ({cols}) OVERRIDING SYSTEM VALUE SELECT {vals} FROM {t} AS k{conflict}")
+            .format(rel=rel, cols=_names(names), vals=sql.SQL(", ").join(casts[n] for n in names), t=table,
+                    conflict=conflict))
         _advance_sequences(conn, s["relation"], names)
         return {"restored": cur.rowcount, "gone": 0, "written_since": before,
                 **({"note": f"{rows - cur.rowcount} kept row(s) not put back: their key is taken by a row "
