@@ -114,11 +114,9 @@ def _grouped(found: list[tuple[data_loss.Loss, data_loss.Keep]]) -> list[tuple[d
 
 
 def keep(conn: psycopg.Connection, file: str, text: str, schema_version: int, tags: Tags) -> list[Kept]:
-    """Copy aside what `text` (a down file or a part of one) destroys, in the caller's transaction, before it runs."""
+    """Copy aside what `text` (a down file or a part of one) destroys, in the caller's transaction, before it runs.
+    Nothing is written (not even rollback_control's tables) when nothing is there to lose."""
     found = [(loss, k) for loss, k in data_loss.keepable(conn, file, text) if k is not None]
-    if not found:
-        return []
-    ensure(conn)
     out: list[Kept] = []
     for loss, k in _grouped(found):
         key = conn.execute(KEY, (k.relation,)).fetchone()
@@ -126,6 +124,7 @@ def keep(conn: psycopg.Connection, file: str, text: str, schema_version: int, ta
         live = {str(r[0]): (bool(r[2]), bool(r[3])) for r in conn.execute(COLUMNS, (k.relation,)).fetchall()}
         columns = list(dict.fromkeys(_ident(c) for c in k.columns)) if k.columns is not None else None
         whole = columns is None or key_cols is None  # a keyless table is kept whole
+        lost = columns  # the values that go (None: the rows)
         if whole or columns is None:
             columns = [c for c, (_, generated) in live.items() if not generated]
         else:
@@ -134,24 +133,35 @@ def keep(conn: psycopg.Connection, file: str, text: str, schema_version: int, ta
         picked = sql.SQL(", ").join(
             sql.SQL("{}.{}").format(sql.SQL(k.ref), sql.Identifier(n)) if live.get(n, (True, False))[0] else
             sql.SQL("{}.{}::text AS {}").format(sql.SQL(k.ref), sql.Identifier(n), sql.Identifier(n)) for n in names)
-        what = sql.SQL("{}, NULL::jsonb AS {}, NULL::boolean AS {}").format(picked, sql.Identifier(AFTER),
-                                                                           sql.Identifier(CHANGED))
         head, tail = k.select.split(data_loss.KEPT_ROW, 1)
-        select = sql.Composed([sql.SQL(head), what, sql.SQL(tail)])  # the statement's own relation and WHERE
+
+        def select(what: sql.Composable, head: str = head, tail: str = tail) -> sql.Composed:
+            return sql.Composed([sql.SQL(head), what, sql.SQL(tail)])  # the statement's own relation and WHERE
+
+        if not _something(conn, select(picked), lost):
+            continue  # nothing there to lose (no row, or no value): no set
+        ensure(conn)
         set_id = uuid.uuid4().hex[:16]
-        conn.execute(sql.SQL("CREATE TABLE {} AS {}").format(_table(set_id), select))
-        recorded = conn.execute(sql.SQL(
+        conn.execute(sql.SQL("CREATE TABLE {} AS {}").format(_table(set_id), select(sql.SQL(
+            "{}, NULL::jsonb AS {}, NULL::boolean AS {}").format(picked, sql.Identifier(AFTER),
+                                                               sql.Identifier(CHANGED)))))
+        conn.execute(sql.SQL(
             "INSERT INTO rollback_control.kept_sets (id, rollout, from_version, schema_version, file, kind, relation, "
             "columns, key_columns, whole, overwrites, rows, checksum) SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-            "%s, count(*), {} FROM {} AS k HAVING count(*) > 0 RETURNING id").format(_checksum(names),
-                                                                                     _table(set_id)),
+            "%s, count(*), {} FROM {} AS k").format(_checksum(names), _table(set_id)),
             (set_id, tags.rollout, tags.from_version, schema_version, file, loss.kind, k.relation, columns,
-             key_cols, whole, k.overwrites)).fetchone()
-        if recorded is None:  # nothing there to lose: no set
-            conn.execute(sql.SQL("DROP TABLE {}").format(_table(set_id)))
-            continue
+             key_cols, whole, k.overwrites))
         out.append(Kept(set_id, k.relation, columns, key_cols, k.overwrites))
     return out
+
+
+def _something(conn: psycopg.Connection, rows: sql.Composed, lost: list[str] | None) -> bool:
+    """Whether the rows a loss reads hold anything to lose: a row (lost None), or a value of the lost columns (a
+    column NULL in every row loses nothing; the data-loss check does not count it either)."""
+    test = sql.SQL("true") if lost is None else sql.SQL(" OR ").join(
+        sql.SQL("s.{} IS NOT NULL").format(sql.Identifier(c)) for c in lost)
+    got = conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM ({}) s WHERE {})").format(rows, test)).fetchone()
+    return bool(got and got[0])
 
 
 def _casts(conn: psycopg.Connection, table: sql.Identifier, set_id: str, relation: str) -> dict[str, sql.Composable]:

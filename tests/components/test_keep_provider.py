@@ -128,3 +128,21 @@ def test_a_failing_file_rolls_its_kept_values_back_with_it(db, cut):
     assert [r["state"] for r in up["restored"]] == ["restored"]
     with psycopg.connect(db) as conn:
         assert keep.pending(conn) == []
+
+
+def test_nothing_to_lose_keeps_nothing(db):
+    """A dropped column NULL in every row, an empty dropped table, an UPDATE that matches nothing: no set, as the
+    data-loss check counts nothing there either."""
+    p = SchemaVersionProvider()
+    outs = p.create(p.check({}, props(2)).inputs).outs
+    with psycopg.connect(db) as conn:
+        conn.execute("UPDATE items SET secret = NULL")  # no row yet: nothing anywhere
+        conn.execute("INSERT INTO items (id, note) VALUES (1, 'plain')")
+        conn.execute("ALTER TABLE items ALTER COLUMN tries DROP NOT NULL")
+        conn.execute("UPDATE items SET tries = NULL")
+    down = p.update("s", outs, p.check(outs, props(1)).inputs).outs
+    assert down["kept"] == []
+    with psycopg.connect(db) as conn:
+        assert keep.listed(conn) == []
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'rollback_control' "
+                            "AND tablename <> 'kept_sets' AND tablename LIKE 'kept%'").fetchone() == (0,)
