@@ -205,8 +205,9 @@ def describe(news: dict[str, Any]) -> dict[str, Any]:
                 if drops:
                     out["destructive"] = drops
                     out.update(keeps_of(drops))
-                due = [s for step in p.steps if step.direction == "up" and step.to is not None
-                       for s in keep.due(keep.pending(conn), step.to)]
+                ups = [step.to for step in p.steps if step.direction == "up" and step.to is not None]
+                waiting = keep.pending(conn) if ups else []
+                due = [s for to in ups for s in keep.due(waiting, to)]
                 if due:
                     out["restores"] = [keep.summary(s) for s in due]
             except psycopg.errors.LockNotAvailable:
