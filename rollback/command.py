@@ -186,12 +186,12 @@ def apply(record: StackRecord, ref: str, *, confirm: Callable[[Plan], bool], rea
     from rollback.lock import recover_interrupted, rollout_lock
     from rollback.redact import Redactor
     from rollback.report import ReportRecorder, Target, Who, write_notification, write_report
-    from rollback.stacks import backend_url, open_release_stack
+    from rollback.stacks import backend_url, open_release_stack, retry_budget
 
     env = dict(env if env is not None else os.environ)
     report_dir = report_dir or Path(env.get("ROLLBACK_REPORT_DIR", "reports"))
     stack_name = record.name
-    with rollout_lock(backend_url(env), stack_name, target=ref, reason=reason):
+    with rollout_lock(backend_url(env), stack_name, target=ref, reason=reason, retry_budget=retry_budget(record)):
         recover_interrupted(lambda: open_release_stack(record, target="last-good", env=env), stack_name,
                             backend_url(env))  # a killed update's leftovers
         rollout = resolve(record, ref, components=components, allow_data_loss=allow_data_loss,

@@ -130,6 +130,7 @@ SETTINGS: dict[str, Setting] = {
     "jobs": Setting("a mapping (README: Job queues)", _mapping, "--path rollback:jobs.backend sql"),
     "vercel": Setting("a mapping (README: Vercel)", _mapping, "--path rollback:vercel.teamId team_123"),
     "locks": Setting("a mapping (README: Lock budget)", _mapping, "--path rollback:locks.timeout 2s"),
+    "retries": Setting("a mapping (README: Retry budget)", _mapping, "--path rollback:retries.budget 2m"),
     "thresholds": Setting("a mapping (README: Decide)", _mapping, "--path rollback:thresholds.errorRate 0.05"),
     # set by our verbs for one run (apply flags), accepted in the file as well
     "deployed": Setting("a recorded version number", _int(None), "3"),
