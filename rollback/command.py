@@ -252,6 +252,9 @@ class _StepTracker:
                 waits = (meta.new.outputs or {}).get("lock_waits") if meta.new is not None else None
                 if isinstance(waits, dict) and (waits.get("lock_retries") or waits.get("cancelled")):
                     self.open[meta.urn].lock_waits = waits
+                retries = (meta.new.outputs or {}).get("retries") if meta.new is not None else None
+                if isinstance(retries, dict):
+                    self.open[meta.urn].retries = retries
                 ran = ((meta.new.outputs or {}).get("plan") or {}).get("generated") if meta.new is not None else None
                 if isinstance(ran, dict) and ran.get("verified"):
                     self.open[meta.urn].sql = [str(s.get("sql")) for s in ran.get("statements") or []]

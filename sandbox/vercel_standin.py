@@ -7,9 +7,9 @@ database's URL in STANDIN_APP_DATABASE_URL). The `/_standin/*` routes are test h
 the app served by the deployment an alias points at (`/_standin/app/<alias>/...`, `health` among its paths;
 it answers against the live schema, see standin_app), the log of every app request (`/_standin/requests`),
 which database an alias's app reads (PATCH `/_standin/app/<alias>`), how a project's rollback and promote jobs end
-(PATCH `/_standin/projects/<id>/alias-jobs` with {"outcome": "succeeded" | "failed" | "pending", "after_s": N}:
-Vercel runs them asynchronously; by default they succeed at once), and a Prometheus-style query endpoint fed by
-deployment metadata.
+(PATCH `/_standin/projects/<id>/alias-jobs` with {"outcome": "succeeded" | "failed" | "pending", "after_s": N},
+which also ends a job still in progress that way: Vercel runs them asynchronously; by default they succeed at
+once), and a Prometheus-style query endpoint fed by deployment metadata.
 """
 
 from __future__ import annotations
@@ -323,6 +323,11 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
                 if found is None:
                     return self._send(404, {"error": {"code": "not_found", "message": "Project not found"}})
                 store.alias_jobs[found["id"]] = (outcome, float(after))
+                running = found["lastAliasRequest"]
+            if running and running["jobStatus"] == "in-progress" and outcome != "pending":  # it ends that way too
+                timer = threading.Timer(float(after), store.end_alias_request, (found, running, outcome))
+                timer.daemon = True
+                timer.start()
             return self._send(200, {"projectId": found["id"], "outcome": outcome, "after_s": after})
 
         def _target(self, alias: str) -> dict[str, Any] | None:
