@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from components.providers.retrying import PROGRESS
 from rollback.errors import RollbackError
 from rollback.plan import Plan, drift_from_events, order_from_events, step_from_event, steps_from_events
 
@@ -265,6 +266,9 @@ class _StepTracker:
             if urn in self.open:
                 self.rec.end_step(self.open[urn], "failed")
                 self._emit("failed", self.open[urn])
+        elif event.diagnostic_event is not None and event.diagnostic_event.urn in self.open and \
+                event.diagnostic_event.message.lstrip().startswith(PROGRESS):  # a provider's line on a long wait
+            self._emit("progress", event.diagnostic_event.message.strip()[len(PROGRESS):])
         elif event.diagnostic_event is not None and event.diagnostic_event.severity == "error":
             diag = event.diagnostic_event
             self.diagnostics.append((diag.urn or None, diag.message.strip()))

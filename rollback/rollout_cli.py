@@ -187,6 +187,9 @@ def register(app: typer.Typer) -> None:
             return yes or typer.confirm("Apply these changes?", default=False)
 
         def on_step(what: str, step: Any) -> None:
+            if what == "progress":  # step: the provider's line, e.g. waiting for Vercel's rollback
+                con.print(f"      ⋯ {step}")
+                return
             mark = {"start": "[cyan]…[/cyan]", "done": "[green]✓[/green]", "failed": "[red]✗[/red]"}[what]
             took = f" ({step.duration_s:.1f}s)" if what != "start" and step.duration_s is not None else ""
             con.print(f"  {mark} {step.component or '-'}: {step.name} {step.op or ''}{took}")

@@ -21,6 +21,7 @@ DEFAULT_BUDGET_S = 120.0
 CALL_TIMEOUT_S = 15.0  # one attempt's own limit; never more than what is left of the budget
 BACKOFF = tenacity.wait_random_exponential(multiplier=0.25, max=8.0)  # full jitter: 0–0.25 s, 0–0.5 s, … 8 s
 PROGRESS_EVERY_S = 10.0
+PROGRESS = "progress: "  # how a provider's progress line starts (rollback apply prints it under its step)
 
 
 class Transient(Exception):
@@ -141,7 +142,8 @@ class Budget:
 
     def progress(self, text: str) -> None:
         """A progress line on a long wait (the provider's stderr, which the engine shows as the step's output)."""
-        sys.stderr.write(f"{text} ({time.monotonic() - self.started:.0f}s of the {self.seconds:g}s budget)\n")
+        sys.stderr.write(f"{PROGRESS}{text} ({time.monotonic() - self.started:.0f}s of the {self.seconds:g}s "
+                         "budget)\n")
         sys.stderr.flush()
 
     def report(self) -> dict[str, Any] | None:
