@@ -266,9 +266,9 @@ class _StepTracker:
             if urn in self.open:
                 self.rec.end_step(self.open[urn], "failed")
                 self._emit("failed", self.open[urn])
-        elif event.diagnostic_event is not None and event.diagnostic_event.urn in self.open and \
-                event.diagnostic_event.message.lstrip().startswith(PROGRESS):  # a provider's line on a long wait
-            self._emit("progress", event.diagnostic_event.message.strip()[len(PROGRESS):])
+        elif event.diagnostic_event is not None and PROGRESS in event.diagnostic_event.message and \
+                event.diagnostic_event.severity != "error":  # a provider's line on a long wait (its stderr)
+            self._emit("progress", event.diagnostic_event.message.split(PROGRESS, 1)[1].strip())
         elif event.diagnostic_event is not None and event.diagnostic_event.severity == "error":
             diag = event.diagnostic_event
             self.diagnostics.append((diag.urn or None, diag.message.strip()))

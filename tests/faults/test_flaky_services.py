@@ -190,3 +190,82 @@ def test_s3_slowdown_on_the_lock_object_is_ridden_out_and_past_the_budget_is_one
     again, _ = shared.apply("v1.5.0")
     assert again.returncode == 0, again.stderr
     assert shared.schema_version() == 5 and shared.alias_target() == "dpl_v150"
+
+
+@pytest.fixture
+def production(sandbox, engine_dir, tmp_path) -> Iterator[tuple[Flaky, dict[str, Any]]]:
+    """A team project whose production domain is the stack's alias (rollback:vercel), so the alias moves by
+    Instant Rollback and promote; nothing deployed yet."""
+    from sandbox import seed_deployments
+
+    tag = uuid.uuid4().hex[:10]
+    vercel = {"projectId": f"prj_{tag}", "teamId": f"team_{tag}", "productionDomains": ["app.example.test"]}
+    seed_deployments(sandbox, "local", settings={"vercel": vercel})
+    op = Flaky(sandbox, tmp_path, extra_settings=f"  rollback:vercel: {json.dumps(vercel)}\n")
+    try:
+        yield op, vercel
+    finally:
+        op.close()
+        with _team(sandbox, vercel["teamId"]) as c:
+            c.delete("/v2/aliases/app.example.test")
+        seed_deployments(sandbox)
+
+
+def _team(sandbox: Any, team: str | None) -> Any:
+    import httpx
+
+    env = sandbox.env()
+    return httpx.Client(base_url=env["VERCEL_API_URL"], timeout=10, params={"teamId": team} if team else None,
+                        headers={"Authorization": f"Bearer {env['VERCEL_TOKEN']}"})
+
+
+def _jobs_end(op: Flaky, vercel: dict[str, Any], outcome: str, after_s: float = 0) -> None:
+    with _team(op.sandbox, None) as c:
+        c.patch(f"/_standin/projects/{vercel['projectId']}/alias-jobs",
+                json={"outcome": outcome, "after_s": after_s}).raise_for_status()
+
+
+def _serving(op: Flaky, vercel: dict[str, Any]) -> str | None:
+    with _team(op.sandbox, vercel["teamId"]) as c:
+        resp = c.get("/v4/aliases/app.example.test")
+    return resp.json()["deploymentId"] if resp.status_code == 200 else None
+
+
+def test_vercel_rollback_and_promote_completing_late_failing_or_pending_through_the_cli(production):
+    op, vercel = production
+    first, _ = op.apply("v1.4.2")
+    assert first.returncode == 0, first.stderr
+    assert _serving(op, vercel) == "dpl_v142"
+
+    _jobs_end(op, vercel, "succeeded", 1.5)  # the promote completes after 1.5 s
+    late, took = op.apply("v1.5.0")
+    assert late.returncode == 0, late.stderr
+    assert _serving(op, vercel) == "dpl_v150"
+    assert f"⋯ waiting for Vercel's promote of project {vercel['projectId']} to dpl_v150: in-progress" in late.stdout
+    waited = op.step(op.report()[0], "DeploymentAlias")["retries"]
+    assert waited["wait_seconds"] >= 1.0 and waited["retries"] == 0, waited
+    MEASURED["promote after 1.5 s (CLI)"] = {"alias step": waited, "apply_s": round(took, 1)}
+
+    _jobs_end(op, vercel, "failed", 0.3)  # Vercel reports the rollback failed
+    failed, took = op.apply("v1.4.2", "--allow-data-loss")
+    line = failed.stderr.strip()
+    assert failed.returncode == 1 and len(line.splitlines()) == 1, failed.stderr
+    assert f"Vercel reports the rollback of project {vercel['projectId']} to dpl_v142 failed" in line
+    assert "Jobs stay frozen" in line
+    assert _serving(op, vercel) == "dpl_v150" and op.schema_version() == 5  # nothing after the alias step ran
+    MEASURED["rollback failed (CLI)"] = {"apply_s": round(took, 1)}
+
+    _jobs_end(op, vercel, "pending")  # the job never ends: a clean timeout when the budget is spent
+    pending, took = op.apply("v1.4.2", "--allow-data-loss")
+    line = pending.stderr.strip()
+    assert pending.returncode == 1 and len(line.splitlines()) == 1, pending.stderr
+    assert "retry budget of 6s spent" in line
+    assert f"GET /v9/projects/{vercel['projectId']}: the rollback to dpl_v142 is still in-progress after" in line
+    assert "⋯ waiting for Vercel's rollback" in pending.stdout
+    assert _serving(op, vercel) == "dpl_v150" and op.schema_version() == 5
+    MEASURED["rollback pending (CLI)"] = {"apply_s": round(took, 1)}
+
+    _jobs_end(op, vercel, "succeeded", 0.5)  # Vercel completes it: the same apply converges
+    again, _ = op.apply("v1.4.2", "--allow-data-loss")
+    assert again.returncode == 0, again.stderr
+    assert _serving(op, vercel) == "dpl_v142" and op.schema_version() == 3
