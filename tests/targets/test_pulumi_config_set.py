@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from components import jobs_settings, lock_settings, vercel_settings
+from components import jobs_settings, lock_settings, retry_settings, vercel_settings
 from rollback.decide import Thresholds
 from rollback.engine import REPO_ROOT
 from rollback.stacks import stack_settings
@@ -47,6 +47,7 @@ CASES: dict[str, tuple[list[list[str]], Any]] = {
     "vercel": ([["--path", "rollback:vercel.teamId", "team_k3x9"]], {"teamId": "team_k3x9"}),
     "locks": ([["--path", "rollback:locks.timeout", "500ms"], ["--path", "rollback:locks.budget", "45"]],
               {"timeout": "500ms", "budget": 45}),
+    "retries": ([["--path", "rollback:retries.budget", "90s"]], {"budget": "90s"}),
     "thresholds": ([["--path", "rollback:thresholds.errorRate", "0.02"],
                     ["--path", "rollback:thresholds.criticalErrors[0]", "PAYMENTS_DOWN"]],
                    {"errorRate": "0.02", "criticalErrors": ["PAYMENTS_DOWN"]}),
@@ -64,6 +65,7 @@ NESTED = {
     "vercel": lambda raw: vercel_settings.parse(raw, stack=STACK).team_id == "team_k3x9",
     "locks": lambda raw: lock_settings.parse(raw, stack=STACK) == lock_settings.LockSettings(timeout=0.5, budget=45),
     "thresholds": lambda raw: Thresholds.model_validate(raw).error_rate == 0.02,
+    "retries": lambda raw: retry_settings.parse(raw, stack=STACK) == retry_settings.RetrySettings(budget=90),
 }
 
 REFUSED = [  # (argument list, the key the refusal names, what it expected)
@@ -73,6 +75,7 @@ REFUSED = [  # (argument list, the key the refusal names, what it expected)
     (["rollback:snapshotDestination", "tape"], "rollback:snapshotDestination", "s3 or dir:/path"),
     (["rollback:components", '["jobs",'], "rollback:components", "a list of component names"),
     (["rollback:locks", "2s"], "rollback:locks", "a mapping"),
+    (["rollback:retries", "2m"], "rollback:retries", "a mapping (README: Retry budget)"),
     (["--path", "rollback:dataLoss.dynamicSql", "sometimes"], "rollback:dataLoss", "a mapping {dynamicSql: refuse"),
     (["rollback:retian", "20"], "rollback:retian", "a known rollback setting"),
 ]
@@ -175,3 +178,11 @@ def test_thresholds_set_by_the_cli_change_the_decision(project: Project) -> None
     project.config_set(["--path", "rollback:thresholds.errorRate", "0.02"])  # stored as the string "0.02"
     decided = project.rollback("decide", "--stack", STACK, "--validation", str(validation))
     assert decided.returncode == 3, decided.stdout + decided.stderr
+
+
+def test_a_retry_budget_the_steps_cannot_use_is_refused_before_any_engine_run(project: Project) -> None:
+    project.config_set(["--path", "rollback:retries.budget", "forever"])
+    proc = project.rollback("plan", STACK, "--to", "v1.4.2")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "Pulumi.local.yaml: rollback:retries.budget must be a duration from 0s to 30m" in proc.stderr
+    assert "pulumi config set --stack local --path rollback:retries.budget 2m" in proc.stderr
