@@ -6,51 +6,22 @@ update converges once Vercel completes."""
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from pulumi.automation import CommandError, EngineEvent
 
-from sandbox import seed_deployments
-from tests.components.e2e_support import ALIAS
+from tests.e2e.test_vercel_production_e2e import _client, serving, team  # noqa: F401 (team: a fixture)
 
 pytestmark = pytest.mark.e2e
 BUDGET = 3.0  # this test's rollback:retries.budget (seconds)
 
 
-@pytest.fixture
-def team(rig) -> Iterator[dict[str, Any]]:
-    """rollback:vercel for a fresh team project whose production domain is the stack's alias domain."""
-    tag = uuid.uuid4().hex[:10]
-    vercel = {"projectId": f"prj_{tag}", "teamId": f"team_{tag}", "productionDomains": [ALIAS]}
-    seed_deployments(rig.sandbox, "local", settings={"vercel": vercel})
-    try:
-        yield vercel
-    finally:
-        with client(rig, vercel["teamId"]) as c:
-            c.delete(f"/v2/aliases/{ALIAS}")
-        seed_deployments(rig.sandbox)
-
-
-def client(rig: Any, team: str | None) -> httpx.Client:
-    return httpx.Client(base_url=rig.env["VERCEL_API_URL"], timeout=10, params={"teamId": team} if team else None,
-                        headers={"Authorization": f"Bearer {rig.env['VERCEL_TOKEN']}"})
-
-
 def jobs_end(rig: Any, vercel: dict[str, Any], outcome: str, after_s: float = 0) -> None:
     """How the stand-in ends the project's next rollback/promote jobs."""
-    with client(rig, None) as c:
+    with _client(rig, None) as c:
         c.patch(f"/_standin/projects/{vercel['projectId']}/alias-jobs",
                 json={"outcome": outcome, "after_s": after_s}).raise_for_status()
-
-
-def serving(rig: Any, vercel: dict[str, Any]) -> str | None:
-    with client(rig, vercel["teamId"]) as c:
-        resp = c.get(f"/v4/aliases/{ALIAS}")
-    return resp.json()["deploymentId"] if resp.status_code == 200 else None
 
 
 def up(rig: Any, target: str, deployed: int | None, vercel: dict[str, Any]) -> tuple[Any, list[EngineEvent], float]:
@@ -78,13 +49,13 @@ def applied(events: list[EngineEvent]) -> list[str]:
             and e.res_outputs_event.metadata.type.startswith("pulumi-python:dynamic/rollback:")]
 
 
-def test_rollback_and_promote_completing_late_failing_or_pending(rig, team):
+def test_rollback_and_promote_completing_late_failing_or_pending(rig, team):  # noqa: F811 (the fixture)
     first, _, _ = up(rig, "v1.3.0", None, team)
-    assert first.summary.result == "succeeded" and serving(rig, team) == "dpl_v130"
+    assert first.summary.result == "succeeded" and serving(rig, team["teamId"]) == "dpl_v130"
 
     jobs_end(rig, team, "succeeded", 1.5)  # the promote completes after 1.5 s: the step waits for it
     late, events, took = up(rig, "v1.4.2", 1, team)
-    assert late.summary.result == "succeeded" and serving(rig, team) == "dpl_v142"
+    assert late.summary.result == "succeeded" and serving(rig, team["teamId"]) == "dpl_v142"
     waited = outputs_of(events, "AliasAssignment")["retries"]
     assert waited["calls"] >= 4 and waited["wait_seconds"] >= 1.0 and waited["retries"] == 0, waited
     progress = [e.diagnostic_event.message for e in events if e.diagnostic_event is not None
@@ -97,7 +68,7 @@ def test_rollback_and_promote_completing_late_failing_or_pending(rig, team):
     text = str(failed)
     assert f"Vercel reports the rollback of project {team['projectId']} to dpl_v130 failed" in text
     assert "Jobs stay frozen" in text and "Traceback" not in text
-    assert serving(rig, team) == "dpl_v142" and rig.frozen()
+    assert serving(rig, team["teamId"]) == "dpl_v142" and rig.frozen()
     assert "HealthGate" not in applied(events) and "JobRelease" not in applied(events)
 
     jobs_end(rig, team, "pending")  # the job never ends: the step gives up when its budget is spent
@@ -107,9 +78,9 @@ def test_rollback_and_promote_completing_late_failing_or_pending(rig, team):
     assert f"retry budget of {BUDGET:g}s spent" in text
     assert f"GET /v9/projects/{team['projectId']}: the rollback to dpl_v130 is still in-progress after" in text
     assert took < BUDGET + 30  # the engine's own start-up and the steps before it, plus the budget: never 120 s
-    assert serving(rig, team) == "dpl_v142" and rig.frozen()
+    assert serving(rig, team["teamId"]) == "dpl_v142" and rig.frozen()
     assert "HealthGate" not in applied(events)
 
     jobs_end(rig, team, "succeeded", 0.5)  # Vercel completes again: the same update converges
     again, events, _ = up(rig, "v1.3.0", 2, team)
-    assert again.summary.result == "succeeded" and serving(rig, team) == "dpl_v130" and not rig.frozen()
+    assert again.summary.result == "succeeded" and serving(rig, team["teamId"]) == "dpl_v130" and not rig.frozen()

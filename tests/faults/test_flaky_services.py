@@ -119,7 +119,8 @@ def test_vercel_answering_503_past_the_budget_stops_the_release_clean_then_it_co
     names = [f"{s.get('component')}: {s['name']}" for s in report["steps"]]
     assert not any("HealthGate" in n or "jobs-release" in n for n in names), names  # later steps not run
     assert f.alias_target() == "dpl_v142" and f.schema_version() == 5  # the schema step before it completed
-    MEASURED["vercel past the budget"] = {"apply_s": round(took, 1), "posts": len(f.vercel.injected("503"))}
+    MEASURED["vercel past the budget"] = {"apply_s": round(took, 1), "posts": len(f.vercel.injected("503")),
+                                          "line": line}
 
     f.vercel.set()
     again, _ = f.apply("v1.5.0")
@@ -146,7 +147,8 @@ def test_s3_slowdown_on_the_snapshot_upload_is_ridden_out_and_past_the_budget_st
     assert f.schema_version() == 3 and f.alias_target() == "dpl_v142"  # nothing after the snapshot ran
     report, _ = f.report()
     assert "HTTP 503 SlowDown" in report["error"]
-    MEASURED["s3 snapshot past the budget"] = {"apply_s": round(took, 1), "puts": len(f.s3.injected("slowdown"))}
+    MEASURED["s3 snapshot past the budget"] = {"apply_s": round(took, 1), "puts": len(f.s3.injected("slowdown")),
+                                               "line": line}
 
     f.s3.set()
     again, _ = f.apply("v1.5.0")
@@ -184,7 +186,8 @@ def test_s3_slowdown_on_the_lock_object_is_ridden_out_and_past_the_budget_is_one
     assert "the rollout lock s3://" in line and "could not be taken or read: retry budget of 6s spent" in line
     assert ".rollback-locks/local.json: HTTP 503 SlowDown" in line and "nothing was changed" in line
     assert shared.schema_version() == 3 and shared.alias_target() == "dpl_v142"
-    MEASURED["s3 lock past the budget"] = {"apply_s": round(took, 1), "injected": len(shared.s3.injected())}
+    MEASURED["s3 lock past the budget"] = {"apply_s": round(took, 1), "injected": len(shared.s3.injected()),
+                                           "line": line}
 
     shared.s3.set()
     again, _ = shared.apply("v1.5.0")
@@ -263,7 +266,8 @@ def test_vercel_rollback_and_promote_completing_late_failing_or_pending_through_
     assert f"GET /v9/projects/{vercel['projectId']}: the rollback to dpl_v142 is still in-progress after" in line
     assert "⋯ waiting for Vercel's rollback" in pending.stdout
     assert _serving(op, vercel) == "dpl_v150" and op.schema_version() == 5
-    MEASURED["rollback pending (CLI)"] = {"apply_s": round(took, 1)}
+    MEASURED["rollback pending (CLI)"] = {"apply_s": round(took, 1), "line": line,
+                                          "progress": [ln for ln in pending.stdout.splitlines() if "⋯" in ln]}
 
     _jobs_end(op, vercel, "succeeded", 0.5)  # Vercel completes it: the same apply converges
     again, _ = op.apply("v1.4.2", "--allow-data-loss")
