@@ -21,6 +21,7 @@ DEFAULT_BUDGET_S = 120.0
 CALL_TIMEOUT_S = 15.0  # one attempt's own limit; never more than what is left of the budget
 BACKOFF = tenacity.wait_random_exponential(multiplier=0.25, max=8.0)  # full jitter: 0–0.25 s, 0–0.5 s, … 8 s
 PROGRESS_EVERY_S = 10.0
+LAST_ATTEMPT_S = 0.2  # what a last attempt needs at least: backoff stops this much short of the budget
 PROGRESS = "progress: "  # how a provider's progress line starts (rollback apply prints it under its step)
 
 
@@ -117,12 +118,16 @@ class Budget:
             raise self.spent(err.describe()) from None
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
+        """The wait the service asked for; else the jittered backoff, cut short to leave a last attempt."""
         err = state.outcome.exception() if state.outcome else None
         asked = err.asked_wait() if isinstance(err, Transient) else None
-        return asked if asked is not None else float(BACKOFF(state))
+        if asked is not None:
+            return asked
+        return min(float(BACKOFF(state)), max(0.0, self.remaining() - LAST_ATTEMPT_S))
 
     def _stop(self, state: tenacity.RetryCallState) -> bool:
-        return state.upcoming_sleep >= self.remaining()
+        """Stop when the wait would leave no time for another attempt (a wait asked for past the budget: at once)."""
+        return state.upcoming_sleep > self.remaining() - LAST_ATTEMPT_S
 
     def _count(self, state: tenacity.RetryCallState) -> None:
         self.retries += 1
