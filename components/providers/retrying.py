@@ -98,11 +98,15 @@ class Budget:
         """fn, retried while it raises Transient and the next wait fits in the budget. before_retry (for calls
         that are not idempotent): asked before each retry whether the last attempt took effect after all; its
         non-None answer is returned instead of calling again."""
+        tries = 0
+
         def attempt() -> T:
-            if self.calls and before_retry is not None:
+            nonlocal tries
+            if tries and before_retry is not None:
                 done = before_retry()
                 if done is not None:
                     return done
+            tries += 1
             self.calls += 1
             try:
                 return fn()
