@@ -448,9 +448,10 @@ def capture_live(stack: str, *, root: Path | None = None) -> dict[str, Any]:
     the postgres jobs backend's flags."""
     import psycopg
 
-    from components import runtime_env
+    from components import retry_settings, runtime_env
     from components.providers import vercel_api
     from components.providers.base import scalar
+    from components.providers.retrying import Budget
     from components.providers.schema import read_live
     from components.target import migration_files
     from rollback.redact import redact
@@ -485,12 +486,12 @@ def capture_live(stack: str, *, root: Path | None = None) -> dict[str, Any]:
     if domains:
         vercel = settings.get("vercel")
         team = vercel.get("teamId") if isinstance(vercel, dict) else None
-        with vercel_api.client(team) as client:  # the stack's team scope (rollback:vercel.teamId)
-            for domain in domains:
-                resp = client.get(f"/v4/aliases/{domain}")
-                if resp.status_code not in (200, 404):
-                    raise RollbackError(f"--from-live: GET /v4/aliases/{domain} answered HTTP {resp.status_code}")
-                deployments[domain] = resp.json().get("deploymentId") if resp.status_code == 200 else None
+        try:
+            budget = Budget(retry_settings.parse(settings.get("retries"), stack=stack).budget)
+            for domain in domains:  # in the stack's team scope (rollback:vercel.teamId), within its retry budget
+                deployments[domain] = vercel_api.current_deployment(domain, team, budget)
+        except (RuntimeError, ValueError) as err:  # a refused answer, a spent budget, a bad rollback:retries
+            raise RollbackError(f"--from-live: {err}") from None
     found = {d for d in deployments.values() if d}
     if len(found) > 1 or (found and None in deployments.values()):
         shown = ", ".join(f"{k} → {v or 'nothing'}" for k, v in deployments.items())
