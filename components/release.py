@@ -135,7 +135,7 @@ class Release(pulumi.ComponentResource):
         jobs = JobControl(f"{self._name}-jobs", JobControlArgs(
             settings=settings, rollout_id=self.rollout_id, flags=t.flags,
             ssm_prefix=settings.prefix or f"/rollback/{a.stack}", vercel_project_id=a.vercel_project_id or t.project,
-            vercel_team_id=a.vercel_team_id, locks=a.locks), pulumi.ResourceOptions(parent=self))
+            vercel_team_id=a.vercel_team_id, locks=a.locks, retries=a.retries), pulumi.ResourceOptions(parent=self))
         self._frozen_by = jobs.frozen_by
         return jobs
 
