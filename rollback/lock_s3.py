@@ -225,7 +225,12 @@ def _age(resp: dict[str, Any]) -> float:
     """Seconds between the object's last write and the response, both on the bucket's clock."""
     modified: datetime = resp["LastModified"]
     date = resp.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
-    now = parsedate_to_datetime(date) if date else datetime.now(modified.tzinfo)
+    try:
+        now = parsedate_to_datetime(date) if date else datetime.now(modified.tzinfo)
+    except (TypeError, ValueError):
+        now = datetime.now(modified.tzinfo)
+    if now.tzinfo is None:  # a proxy repeating the header: botocore joins both values, which parses naive
+        now = datetime.now(modified.tzinfo)
     return max(0.0, (now - modified).total_seconds())
 
 
