@@ -52,8 +52,9 @@ def _reaching(where: str) -> Iterator[None]:
     try:
         yield
     except BudgetSpent as exc:
-        raise RollbackError(f"the rollout lock {where} could not be taken or read: {exc}; nothing was "
-                            "changed") from None
+        raise RollbackError(f"the rollout lock {where} could not be taken or read: {exc.summary}; nothing was "
+                            "changed: run the rollout again once the bucket answers, or raise "
+                            "rollback:retries.budget") from None
     except (ClientError, BotoCoreError) as exc:
         cause = _code(exc) or type(exc).__name__
         raise RollbackError(f"the rollout lock {where} cannot be read or written ({cause}: {exc}); check that the "

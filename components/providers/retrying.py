@@ -64,7 +64,12 @@ class Transient(Exception):
 
 
 class BudgetSpent(RuntimeError):
-    """The step's retry budget ran out on a transient answer (or a wait): the message says which and what to do."""
+    """The step's retry budget ran out on a transient answer (or a wait): the message says which and what to do;
+    `summary` is what was spent and last seen, without the step's advice."""
+
+    def __init__(self, summary: str, advice: str) -> None:
+        self.summary = summary
+        super().__init__(f"{summary}. {advice}")
 
 
 @dataclass
@@ -145,9 +150,9 @@ class Budget:
     def spent(self, what: str) -> BudgetSpent:
         """The clean stop: what was last seen, what was spent, and the fix."""
         return BudgetSpent(f"retry budget of {self.seconds:g}s spent ({self.calls} calls, {self.retries} retries, "
-                           f"{self.waited:.1f}s waiting); last answer: {what}. Nothing after this step ran; run the "
-                           "apply again once the service answers (it continues from here), or raise "
-                           "rollback:retries.budget")
+                           f"{self.waited:.1f}s waiting); last answer: {what}",
+                           "Nothing after this step ran; run the apply again once the service answers (it "
+                           "continues from here), or raise rollback:retries.budget")
 
     def progress(self, text: str) -> None:
         """A progress line on a long wait (the provider's stderr, which the engine shows as the step's output)."""

@@ -161,6 +161,7 @@ def test_the_lock_object_answering_slowdown_beyond_the_budget_is_one_clean_error
     msg = str(failed.value)
     assert "could not be taken or read: retry budget of 1s spent" in msg
     assert ".rollback-locks/prod.json: HTTP 503 SlowDown" in msg and "nothing was changed" in msg
+    assert "step" not in msg  # the lock is taken before any step: no step's advice
     s3.set()
     lease = S3Lease(url, "prod", 1.0)
     assert lease.acquire(_holder("runner-1")) is None  # the re-run converges
