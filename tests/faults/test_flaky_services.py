@@ -156,6 +156,27 @@ def test_s3_slowdown_on_the_snapshot_upload_is_ridden_out_and_past_the_budget_st
     assert f.schema_version() == 5 and f.alias_target() == "dpl_v150"
 
 
+def test_vercel_rate_limiting_past_the_budget_stops_the_rollback_clean_then_it_converges(f):
+    f.vercel.set(Fault(r"POST /v2/deployments/[^/]+/aliases", always="429", retry_after=1))
+    failed, took = f.apply("v1.4.2", "--allow-data-loss")
+    line = failed.stderr.strip()
+    assert failed.returncode == 1 and len(line.splitlines()) == 1, failed.stderr
+    assert "alias move failed: retry budget of 6s spent" in line
+    assert "last answer: POST /v2/deployments/dpl_v142/aliases: HTTP 429 (Retry-After: 1" in line
+    assert "X-RateLimit-Reset: " in line and "Jobs stay frozen" in line
+    report, _ = f.report()
+    assert report["outcome"] == "failed" and "HTTP 429" in report["error"]
+    names = [f"{s.get('component')}: {s['name']}" for s in report["steps"]]
+    assert not any("HealthGate" in n or "jobs-release" in n for n in names), names
+    assert f.alias_target() == "dpl_v150"  # users stay on the release until the alias can move
+    MEASURED["vercel rollback past the budget"] = {"apply_s": round(took, 1), "posts": len(f.vercel.injected("429"))}
+
+    f.vercel.set()
+    again, _ = f.apply("v1.4.2", "--allow-data-loss")
+    assert again.returncode == 0, again.stderr
+    assert f.alias_target() == "dpl_v142" and f.schema_version() == 3
+
+
 @pytest.fixture
 def shared(sandbox, engine_dir, tmp_path, monkeypatch) -> Iterator[Flaky]:
     """Nothing deployed; the state and the rollout lock in a bucket reached through the S3 fault proxy."""
