@@ -246,7 +246,8 @@ def watched(stack: str, number: int, passed: dict[str, Any], *, root: Path | Non
     at = now or datetime.now(UTC)
     data["watches"] = [*(data.get("watches") or []), {"at": at, **passed}]
     if version.status != "known-good":
-        change = {"at": at, "previous": version.status, "status": "known-good",
+        change = {"at": datetime.fromisoformat(at.isoformat()),  # an equal copy: YAML would alias the same object
+                  "previous": version.status, "status": "known-good",
                   "reason": f"watch passed: {passed.get('samples')} samples over {passed.get('window_seconds'):g} s",
                   "by": passed.get("by")}
         data.update(status="known-good", status_history=[*(data.get("status_history") or []), change])
