@@ -123,7 +123,7 @@ def list_versions(stack: str = Stack, format_: str = typer.Option("text", "--for
 
     table = Table(title=f"{rec.name}: {len(rows)} version(s)")
     watched = any(r["watched_at"] for r in rows)  # the column appears once a version has passed a watch
-    for column in ("version", "label", "status", "created", "deployment", "schema", *(["watch passed"] * watched),
+    for column in ("version", "label", "status", "created", "deployment", "schema", *(["watched"] * watched),
                    ""):
         table.add_column(column)
     style = {"known-good": "green", "candidate": "yellow", "bad": "red"}

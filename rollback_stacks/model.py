@@ -115,8 +115,8 @@ class MetricCheck(Strict):
     max: float | None = None
 
 
-# the boolean signals of `rollback decide`'s validation result (rollback/validation_result.py Signals) a failing
-# watch check may raise; tests/watch/test_watch_model.py keeps the two lists equal
+# the boolean failure signals of `rollback decide`'s validation result (rollback/validation_result.py Signals) a
+# failing watch check may raise; tests/watch/test_watch_checks.py keeps the two lists equal
 SIGNALS = ("service_down", "db_connection_failed", "data_corruption", "security_breach", "migration_failed",
            "critical_feature_broken", "partial_degradation", "rollback_failed", "single_feature_broken",
            "minor_ui_issue", "non_critical_bug")

@@ -99,7 +99,7 @@ def test_a_healthy_release_watched_for_a_short_window_becomes_known_good(o):
     assert "error_rate" not in {c["name"] for c in rep["checks"]}  # sampled under the watch entry's bounds instead
     assert "## Over the window" in md and md.count("\n| ") >= 7 + len(rep["checks"])
     listed = o.run("targets", "list", "local")
-    assert "watch passed" in listed.stdout
+    assert "watched" in listed.stdout and "(3s)" in listed.stdout
     o.run("status", "local")  # no secret in any output (the module's scan)
     for text in o.outputs + [md, json.dumps(rep)]:
         for secret in o.sandbox.secret_values():
@@ -116,7 +116,8 @@ def test_a_growing_dead_letter_queue_fails_the_watch_and_the_auto_rollback_rolls
     work.mkdir()
     (work / ".venv").symlink_to(Path(sys.prefix))  # the workflows call .venv/bin/rollback, as after `make venv`
     summary, outputs = work / "summary.md", work / "outputs.txt"
-    env = {**o.env, "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs), "ROLLBACK_REPORT_DIR": "reports"}
+    env = {**o.env, "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs),
+           "ROLLBACK_REPORT_DIR": "reports"}
     watch = subprocess.Popen(["bash", "-e", "-c", _step("watch.yml", "watch", "Watch the deployed version")], cwd=work,
                              env={**env, "INPUT_STACK": "local", "WINDOW": "30s"}, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
@@ -144,7 +145,8 @@ def test_a_growing_dead_letter_queue_fails_the_watch_and_the_auto_rollback_rolls
         flooder.join()
     text = "".join(lines) + out
     assert watch.returncode == 3, text + err
-    assert "watch failed" in text and "dead_letter_queue_growth: rate" in text and "/min is above the maximum 100/min" in text
+    assert "watch failed" in text and "dead_letter_queue_growth: rate" in text
+    assert "/min is above the maximum 100/min" in text
     assert "decision: ROLLBACK to last-good (P1" in text
     validation = json.loads((work / "validation" / "validation.json").read_text())
     assert validation["signals"] == {"partial_degradation": True}
