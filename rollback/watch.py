@@ -131,7 +131,7 @@ class Watch:
                                 "marked bad: roll back instead of watching it (rollback apply --to last-good)")
         held = interruption(backend, self.record.name, None)
         if held:
-            raise RollbackError(f"{self.record.name}: not watching while {held.removeprefix('a ')}")
+            raise RollbackError(f"{self.record.name}: not watching now: {held}; watch once it has ended")
         folder = self._folder()
         with _signals_caught() as stop, (folder / "samples.jsonl").open("w", encoding="utf-8") as out:
             result = self._loop(version, deployed, backend, stamp, stop, out, folder)

@@ -87,17 +87,19 @@ def test_a_healthy_release_watched_for_a_short_window_becomes_known_good(o):
     assert versions(o)["v1.6.0"]["status"] == "candidate"
     proc = o.run("watch", "local")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "watch passed" in proc.stdout and "[7/7]" in proc.stdout  # 3 s every 0.5 s: t = 0 … 3 s
+    assert "watch passed" in proc.stdout and "/7] 0:00/0:03" in proc.stdout  # 3 s every 0.5 s: up to 7 samples
     after = versions(o)["v1.6.0"]
     assert after["status"] == "known-good" and after["watched_at"] and after["watch_window_seconds"] == 3
-    doc = yaml.safe_load(next((o.project / "rollback_stacks/local/versions").glob("0005.yaml")).read_text())
-    assert doc["status_history"][-1]["reason"].startswith("watch passed: 7 samples")
-    assert doc["watches"][0]["samples"] == 7
     rep, md, samples = report(o.reports)
-    assert rep["outcome"] == "passed" and rep["recorded_known_good"] and rep["samples"] == len(samples) == 7
+    n = rep["samples"]
+    assert rep["outcome"] == "passed" and rep["recorded_known_good"] and n == len(samples) >= 4  # slow samples: fewer
+    assert samples[-1]["t"] >= 3 and all(c["state"] == "ok" for c in samples[-1]["checks"].values())
+    doc = yaml.safe_load(next((o.project / "rollback_stacks/local/versions").glob("0005.yaml")).read_text())
+    assert doc["status_history"][-1]["reason"] == f"watch passed: {n} samples over 3 s"
+    assert doc["watches"][0]["samples"] == n and (Path(doc["watches"][0]["report"]) / "samples.jsonl").is_file()
     assert {c["name"] for c in rep["checks"]} >= {"app", "dead_letter_queue_growth", "error_rate_sustained"}
     assert "error_rate" not in {c["name"] for c in rep["checks"]}  # sampled under the watch entry's bounds instead
-    assert "## Over the window" in md and md.count("\n| ") >= 7 + len(rep["checks"])
+    assert "## Over the window" in md and md.count("\n| ") >= n + len(rep["checks"])
     listed = o.run("targets", "list", "local")
     assert "watched" in listed.stdout and "(3s)" in listed.stdout
     o.run("status", "local")  # no secret in any output (the module's scan)
