@@ -7,14 +7,12 @@ stable", seed 003's extended monitoring `watch -n 10` on the error rate (seed 00
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from rollback_stacks.durations import seconds
 from rollback_stacks.errors import SettingError, problem
 
-DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 WINDOW_RANGE = (1.0, 24 * 3600.0)  # CloudFormation's rollback triggers monitor up to 3 h; a day is plenty
 INTERVAL_RANGE = (0.1, 3600.0)
 FIELDS = ("window", "interval", "requireWatched")
@@ -31,16 +29,6 @@ class WatchSettings:
     window: float = 15 * 60.0
     interval: float = 10.0
     require_watched: bool = False
-
-
-def seconds(value: Any) -> float | None:
-    """A duration as seconds: a number (seconds) or a string like 500ms, 10s, 15m, 2h; None when malformed."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    m = DURATION.match(value) if isinstance(value, str) else None
-    return float(m.group(1)) * UNIT_SECONDS[m.group(2)] if m else None
 
 
 def shown(value: float) -> str:
