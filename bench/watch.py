@@ -95,6 +95,42 @@ def child(kind: str, samples: int, keep_all: bool) -> dict[str, Any]:
             "traced_retained_kib": current / 1024, "vm_hwm_kib": _vm("VmHWM"), "samples_jsonl_kib": size / 1024}
 
 
+def series(kind: str, steps: list[int]) -> list[tuple[int, float]]:
+    """What stays allocated (KiB) after each of several watches run one after another in one traced process:
+    whether it levels off (caches filling) or keeps growing (a leak)."""
+    import pathlib
+    import tracemalloc
+
+    from rollback.watch import Watch, _Stop
+    from rollback_stacks import load
+    from rollback_stacks.model import HealthChecks
+    from rollback_stacks.watch_settings import WatchSettings
+
+    record = load("local")
+    version = record.find("v1.5.0").model_copy(update={"health": HealthChecks.model_validate(
+        SYNTHETIC if kind == "synthetic" else SQL)})
+    now = [0.0]
+
+    def once(n: int) -> None:
+        with tempfile.TemporaryDirectory(prefix="bench-watch-") as tmp:
+            folder = Path(tmp)
+            watch = Watch(record, WatchSettings(window=float(n - 1), interval=1.0), folder, env={},
+                          clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s),
+                          sampler=(lambda _p: (1.0, None, "synthetic")) if kind == "synthetic" else None)
+            with (folder / "samples.jsonl").open("w") as out:
+                watch._loop(version, {}, "file:///nonexistent", None, _Stop(), out, folder)
+
+    once(300)
+    tracemalloc.start()
+    out, total = [], 0
+    for n in steps:
+        once(n)
+        total += n
+        snap = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, pathlib.__file__)])
+        out.append((total, round(sum(st.size for st in snap.statistics("filename")) / 1024, 1)))
+    return out
+
+
 def measure(kind: str, samples: int, keep_all: bool, env: dict[str, str] | None = None) -> dict[str, Any]:
     """child() in a fresh interpreter."""
     proc = subprocess.run([python(), "-m", "bench.watch", "--child", kind, str(samples), str(int(keep_all))],
@@ -133,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--child"]:
         print(json.dumps(child(argv[1], int(argv[2]), argv[3] == "1")))
         return 0
+    if argv[:1] == ["--series"]:
+        print(json.dumps(series(argv[1], [int(x) for x in argv[2].split(",")])))
+        return 0
     args = parser(__doc__ or "").parse_args(argv)
     started, runs = time.perf_counter(), runs_of(args, 3)
     sizes = [200, 2_000] if args.smoke else [1_000, 10_000, 50_000]
@@ -147,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         with private_sandbox("watch") as sb:
             env = {**os.environ, **sb.env()}
             rows += rows_for("sql", [300, 3_000], 1, env)
+            proc = subprocess.run([python(), "-m", "bench.watch", "--series", "sql", "500,500,1000,2000,2000"],
+                                  capture_output=True, text=True, check=True, env=env)
+            steps = json.loads(proc.stdout.strip().splitlines()[-1])
+            notes.append("sql, one process, watches one after another: retained after " + ", ".join(
+                f"{n:,} samples {kib:g} KiB" for n, kib in steps) + " (levels off: caches filling, not a leak)")
     report("watch", rows, args.out, smoke=args.smoke, params={"runs": runs, "sizes": sizes}, started=started,
            notes=notes)
     return 0
