@@ -220,7 +220,7 @@ class Watch:
             "stack": self.record.name, "deployment_id": deployed.get("deployment_id"),
             "failing_checks": [{"name": c["name"], "message": c["why"], "component": "watch"} for c in bad],
             "metrics": metrics, "signals": {c["signal"]: True for c in bad if c["signal"]},
-            # a check that cannot be measured is the monitoring's failure, not production's (seed 004: re-run)
+            # a check that cannot be measured is the monitoring's failure, not production's: re-run
             "failure_type": self.failure_type if result.outcome == "failed" else "test_environment"}
         (folder / "validation.json").write_text(json.dumps(validation, indent=2) + "\n")
         decision = decide(ValidationResult.model_validate(validation),

@@ -1,9 +1,9 @@
 """The stack's watch window (`rollback:watch` in Pulumi.<stack>.yaml): how long `rollback watch` samples the deployed
 version's health, how often, and whether `last-good` counts only versions that passed a watch.
 
-The defaults come from the runbooks: seed 000's post-rollback validation "Monitor for 15 minutes before considering
-stable", seed 003's extended monitoring `watch -n 10` on the error rate (seed 002 asks 30 minutes after a rollback:
-`rollback watch STACK --for 30m`)."""
+The defaults come from the runbooks: the production rollback plan's post-rollback validation ("Monitor for 15 minutes
+before considering stable"), the rollback guide's extended monitoring (`watch -n 10` on the error rate); the
+deployment rollback runbook asks 30 minutes after a rollback (`rollback watch STACK --for 30m`)."""
 
 from __future__ import annotations
 
