@@ -102,6 +102,10 @@ def test_a_healthy_release_watched_for_a_short_window_becomes_known_good(o):
     assert "## Over the window" in md and md.count("\n| ") >= n + len(rep["checks"])
     listed = o.run("targets", "list", "local")
     assert "watched" in listed.stdout and "(3s)" in listed.stdout
+    applied = o.run("apply", "local", "--to", "v1.5.1", "--yes", "--reason", "roll back, then watch", "--watch", "2s")
+    assert applied.returncode == 0, applied.stdout + applied.stderr  # apply, then the watch of what it applied
+    assert applied.stdout.index("applied v1.5.1 to local") < applied.stdout.index("watch passed: v1.5.1")
+    assert versions(o)["v1.5.1"]["watch_window_seconds"] == 2 and o.deployed()["label"] == "v1.5.1"
     o.run("status", "local")  # no secret in any output (the module's scan)
     for text in o.outputs + [md, json.dumps(rep)]:
         for secret in o.sandbox.secret_values():
