@@ -1,19 +1,20 @@
 """Scenario 8, the watch window: memory of a long watch stays bounded (issue 31).
 
 Each size runs in a fresh process: `Watch._loop` with a clock that never sleeps, over N samples of the checks, every
-sample streamed to samples.jsonl as `rollback watch` does, after an untraced warm-up watch of 3 000 samples. Measured:
-what the loop leaves allocated (tracemalloc, less the interpreter's interned-name table, which pathlib's lock-file
-paths touch: CPython reallocates it at a constant size as mortal names come and go, so its block shows up in some
-runs and not others), the peak of traced allocations, and the process's peak RSS (VmHWM), at N, 10 N and 50 N. The
-goal: what stays allocated does not grow with N (at most 1.5x from the smallest size to the largest). The baseline
-keeps every sample in a list, as a watch without running aggregates would. `synthetic`: 9 checks as the example
-stack's version has (a rate among them), values from a generator (the watch's own structures only); `sql`: 3 real SQL
-checks against a private sandbox's PostgreSQL, a connection per check per sample as the gate's own check functions
-open (with --smoke: skipped).
+sample streamed to samples.jsonl as `rollback watch` does, after an untraced warm-up watch of 3 000 samples.
+Measured: what the loop leaves allocated (tracemalloc after a garbage collection, less the interpreter's
+interned-name table, which pathlib's lock-file paths touch: CPython reallocates it at a constant size as mortal
+names come and go, so its block shows up in some runs and not others), the peak of traced allocations, and the
+process's peak RSS (VmHWM), at N, 10 N and 50 N. The goal: what stays allocated does not grow with N (at most 1.5x
+from the smallest size to the largest). The baseline keeps every sample in a list, as a watch without running
+aggregates would. `synthetic`: 9 checks as the example stack's version has (a rate among them), values from a
+generator (the watch's own structures only); `sql`: 3 real SQL checks against a private sandbox's PostgreSQL, a
+connection per check per sample as the gate's own check functions open (with --smoke: skipped).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -82,6 +83,7 @@ def child(kind: str, samples: int, keep_all: bool) -> dict[str, Any]:
                 took = time.perf_counter() - start
                 current, peak = tracemalloc.get_traced_memory() if traced else (0, 0)
                 if traced:  # what stays allocated, less the interpreter's interned-name table (see the docstring)
+                    gc.collect()  # closed connections are cyclic garbage until a collection: not kept, only late
                     snap = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, pathlib.__file__)])
                     current = sum(stat.size for stat in snap.statistics("filename"))
                 tracemalloc.stop()
@@ -126,6 +128,7 @@ def series(kind: str, steps: list[int]) -> list[tuple[int, float]]:
     for n in steps:
         once(n)
         total += n
+        gc.collect()
         snap = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, pathlib.__file__)])
         out.append((total, round(sum(st.size for st in snap.statistics("filename")) / 1024, 1)))
     return out
