@@ -129,6 +129,12 @@ class Watch:
         if version.status == "bad":
             raise RollbackError(f"{self.record.name}: the deployed version {version.version} ({version.label}) is "
                                 "marked bad: roll back instead of watching it (rollback apply --to last-good)")
+        part = deployed.get("partial")
+        if isinstance(part, dict) and part.get("components"):  # a pass would vouch for parts of another version
+            raise RollbackError(f"{self.record.name}: version {version.version} ({version.label}) is deployed in part "
+                                f"only (components {', '.join(map(str, part['components']))} of a partial rollout): "
+                                f"apply it whole (rollback apply {self.record.name} --to {version.label}) before "
+                                "watching it")
         held = interruption(backend, self.record.name, None)
         if held:
             raise RollbackError(f"{self.record.name}: not watching now: {held}; watch once it has ended")
