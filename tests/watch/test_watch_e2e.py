@@ -182,7 +182,7 @@ def test_a_rollout_started_during_the_watch_interrupts_it_and_nothing_is_recorde
     first = watch.stdout.readline()
     assert first.startswith("watching local for 2m"), first
     assert "[" in watch.stdout.readline()  # the first sample
-    other = o.run("apply", "local", "--to", "v1.5.1", "--yes", "--reason", "another rollout")
+    other = o.run("apply", "local", "--to", "v1.5.1", "--components", "jobs", "--yes", "--reason", "another rollout")
     out, err = watch.communicate(timeout=120)
     assert other.returncode == 0, other.stderr
     assert watch.returncode == 7, out + err
@@ -190,3 +190,5 @@ def test_a_rollout_started_during_the_watch_interrupts_it_and_nothing_is_recorde
     assert versions(o)["v1.6.0"]["status"] == "candidate" and versions(o)["v1.6.0"]["watched_at"] is None
     rep, _, _ = report(o.reports)
     assert rep["outcome"] == "interrupted" and not rep["recorded_known_good"] and rep["decision"] is None
+    partly = o.run("watch", "local")  # v1.5.1's job flags over v1.6.0: no version is deployed whole
+    assert partly.returncode == 1 and "is deployed in part only (components jobs" in partly.stderr, partly.stderr
