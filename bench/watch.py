@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                                   capture_output=True, text=True, check=True, env=env)
             steps = json.loads(proc.stdout.strip().splitlines()[-1])
             notes.append("sql, one process, watches one after another: retained after " + ", ".join(
-                f"{n:,} samples {kib:g} KiB" for n, kib in steps) + " (levels off: caches filling, not a leak)")
+                f"{n:,} samples {kib:g} KiB" for n, kib in steps))
     report("watch", rows, args.out, smoke=args.smoke, params={"runs": runs, "sizes": sizes}, started=started,
            notes=notes)
     return 0
