@@ -18,7 +18,7 @@ from components import jobs_settings, lock_settings, retry_settings, vercel_sett
 from rollback.decide import Thresholds
 from rollback.engine import REPO_ROOT
 from rollback.stacks import stack_settings
-from rollback_stacks import settings
+from rollback_stacks import settings, watch_settings
 
 STACK = "local"
 
@@ -57,6 +57,9 @@ CASES: dict[str, tuple[list[list[str]], Any]] = {
     "deployedPartial": ([["--path", "rollback:deployedPartial.version", "3"]], {"version": 3}),
     "maintenance": ([["rollback:maintenance", "true"]], True),
     "cancelBlockers": ([["rollback:cancelBlockers", "true"]], True),
+    "watch": ([["--path", "rollback:watch.window", "2m"], ["--path", "rollback:watch.interval", "5s"],
+               ["--path", "rollback:watch.requireWatched", "true"]],
+              {"window": "2m", "interval": "5s", "requireWatched": True}),
 }
 
 # what each mapping's own reader makes of the CLI's strings: the step actually gets these values
@@ -66,6 +69,7 @@ NESTED = {
     "locks": lambda raw: lock_settings.parse(raw, stack=STACK) == lock_settings.LockSettings(timeout=0.5, budget=45),
     "thresholds": lambda raw: Thresholds.model_validate(raw).error_rate == 0.02,
     "retries": lambda raw: retry_settings.parse(raw, stack=STACK) == retry_settings.RetrySettings(budget=90),
+    "watch": lambda raw: watch_settings.parse(raw, stack=STACK) == watch_settings.WatchSettings(120, 5, True),
 }
 
 REFUSED = [  # (argument list, the key the refusal names, what it expected)
@@ -78,6 +82,10 @@ REFUSED = [  # (argument list, the key the refusal names, what it expected)
     (["rollback:retries", "2m"], "rollback:retries", "a mapping (README: Retry budget)"),
     (["--path", "rollback:dataLoss.dynamicSql", "sometimes"], "rollback:dataLoss", "a mapping {dynamicSql: refuse"),
     (["rollback:retian", "20"], "rollback:retian", "a known rollback setting"),
+    (["--path", "rollback:watch.window", "soon"], "rollback:watch.window", "a duration from 1s to 24h"),
+    (["--path", "rollback:watch.interval", "0"], "rollback:watch.interval", "a duration from 0.1s to 1h"),
+    (["--path", "rollback:watch.requireWatched", "maybe"], "rollback:watch.requireWatched", "true or false"),
+    (["--path", "rollback:watch.windw", "15m"], "rollback:watch.windw", "one of its fields"),
 ]
 
 
