@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench.common import RESULTS, Row, fmt_s, loadavg, machine
 
-SCENARIOS = ("startup", "plan_scale", "migrations", "snapshot", "keep", "e2e", "traffic", "uponly")
+SCENARIOS = ("startup", "plan_scale", "migrations", "snapshot", "keep", "e2e", "traffic", "uponly", "watch")
 
 
 def markdown(rows: list[dict[str, object]]) -> str:

@@ -19,6 +19,7 @@ import pulumiverse_vercel as vercel
 
 from components.base import TYPE_PREFIX, child_opts, component_deps
 from components.providers.alias import AliasAssignment, MaintenanceAssignment
+from components.retry_settings import RetrySettings
 from components.vercel_settings import VARIANTS
 
 
@@ -36,6 +37,7 @@ class DeploymentAliasArgs:
     project_id: str | None = None
     production_via: str = "production"  # rollback | promote | production (decided by the step, see above)
     version: int | None = None  # the target version (the step's own rollback-or-forward fallback)
+    retries: RetrySettings = RetrySettings()  # the stack's rollback:retries
 
 
 def vercel_alias_options(parent: pulumi.Resource, deps: list[pulumi.Resource]) -> pulumi.ResourceOptions:
@@ -66,7 +68,7 @@ class DeploymentAlias(pulumi.ComponentResource):
         scope = {"team_id": args.team_id} if args.team_id else {}
         for domain in args.domains:
             common = {"alias": domain, "deployment_id": args.deployment_id, "jobs_frozen_by": args.frozen_by,
-                      "after_maintenance": args.after_maintenance, **scope}
+                      "after_maintenance": args.after_maintenance, "retry_budget": args.retries.props(), **scope}
             if domain in args.production_domains:  # one after the other: the first request moves them all
                 step: pulumi.Resource = AliasAssignment(f"{name}-{domain}", {
                     **common, "via": args.production_via, "project_id": args.project_id, "version": args.version},
@@ -94,6 +96,7 @@ class MaintenanceWindowArgs:
     rollout_id: str
     frozen_by: pulumi.Input[str] | None = None
     team_id: str | None = None
+    retries: RetrySettings = RetrySettings()  # the stack's rollback:retries
 
 
 class MaintenanceWindow(pulumi.ComponentResource):
@@ -106,7 +109,7 @@ class MaintenanceWindow(pulumi.ComponentResource):
         deps = component_deps(opts)
         self.steps = [MaintenanceAssignment(f"{name}-{domain}", {
             "alias": domain, "deployment_id": args.deployment_id, "active": args.active,
-            "rollout_id": args.rollout_id, "jobs_frozen_by": args.frozen_by,
+            "rollout_id": args.rollout_id, "jobs_frozen_by": args.frozen_by, "retry_budget": args.retries.props(),
             **({"team_id": args.team_id} if args.team_id else {})}, child_opts(self, deps))
             for domain in args.domains]
         self.opened = pulumi.Output.all(*[s.opened for s in self.steps]).apply(

@@ -15,6 +15,7 @@ from components.base import TYPE_PREFIX, child_opts, component_deps
 from components.jobs_settings import JobsSettings
 from components.lock_settings import LockSettings
 from components.providers.jobs import JobFreeze, JobRelease
+from components.retry_settings import RetrySettings
 
 MARKER_BACKENDS = ("ssm", "vercel-env")  # provider-backed: workers read the markers
 
@@ -33,6 +34,7 @@ class JobControlArgs:
     vercel_project_id: str | None = None
     vercel_team_id: str | None = None
     locks: LockSettings = field(default_factory=LockSettings)
+    retries: RetrySettings = field(default_factory=RetrySettings)  # the stack's rollback:retries (http backend)
 
 
 class JobControl(pulumi.ComponentResource):
@@ -50,7 +52,7 @@ class JobControl(pulumi.ComponentResource):
         freeze: pulumi.Resource
         if self.backend not in MARKER_BACKENDS:
             job_freeze = JobFreeze(f"{name}-freeze", {"rollout_id": args.rollout_id, "queue": args.settings.props(),
-                                   "locks": args.locks.props()},
+                                   "locks": args.locks.props(), "retry_budget": args.retries.props()},
                                    child_opts(self, deps))
             self.frozen_by, freeze = job_freeze.freeze_token, job_freeze
         elif self.backend == "ssm":
@@ -76,6 +78,7 @@ class JobControl(pulumi.ComponentResource):
         if self.backend not in MARKER_BACKENDS:
             release = JobRelease(f"{name}-release", {"rollout_id": args.rollout_id, "queue": args.settings.props(),
                                                      "flags": args.flags, "locks": args.locks.props(),
+                                                     "retry_budget": args.retries.props(),
                                                      "jobs_frozen_by": self.frozen_by},
                                  child_opts(self, after))
             self.release_steps = [release]

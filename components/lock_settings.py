@@ -3,12 +3,13 @@ and how long a step may keep retrying before it stops clean and names the sessio
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
-UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
+from rollback_stacks.durations import seconds
+
+__all__ = ["LockSettingError", "LockSettings", "parse", "seconds"]
+
 TIMEOUT_RANGE = (0.01, 10.0)  # more than a few seconds and the app queues behind a waiting ALTER that long
 BUDGET_RANGE = (0.0, 1800.0)
 
@@ -29,16 +30,6 @@ class LockSettings:
         """The provider inputs (in milliseconds: the wire format's numbers are doubles)."""
         return {"timeout_ms": round(self.timeout * 1000), "budget_ms": round(self.budget * 1000),
                 "cancel_blockers": self.cancel_blockers}
-
-
-def seconds(value: Any) -> float | None:
-    """A duration as seconds: a number (seconds) or a string like 500ms, 2s, 1.5m; None when malformed."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    m = DURATION.match(value) if isinstance(value, str) else None
-    return float(m.group(1)) * UNIT_SECONDS[m.group(2)] if m else None
 
 
 def parse(raw: Any, *, stack: str, cancel_blockers: bool = False) -> LockSettings:

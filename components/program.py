@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from components import jobs_settings, lock_settings, vercel_settings
+from components import jobs_settings, lock_settings, retry_settings, vercel_settings
 from components.compatibility import OrderRefused
 from components.jobs_settings import JobsSettingError
 from components.lock_settings import LockSettingError
 from components.partial import merge
 from components.release import Release, ReleaseArgs
+from components.retry_settings import RetrySettingError
 from components.rollout import COMPONENTS
 from components.runtime_env import MissingSetting
 from components.target import load_target
@@ -55,6 +56,7 @@ def _settings(config: pulumi.Config) -> dict[str, Any]:
         "jobs": got.get("jobs"),
         "vercel": got.get("vercel"),
         "locks": got.get("locks"),
+        "retries": got.get("retries"),
         "cancel_blockers": got.get("cancelBlockers", False),
         "health_budget_seconds": got.get("healthBudgetSeconds"),
         "maintenance": got.get("maintenance", False),
@@ -85,7 +87,8 @@ def pulumi_program(*, from_cli: bool = False, record: StackRecord | None = None)
     """
     try:
         _declare(from_cli, record)
-    except (TargetError, JobsSettingError, LockSettingError, VercelSettingError, OrderRefused, MissingSetting) as err:
+    except (TargetError, JobsSettingError, LockSettingError, RetrySettingError, VercelSettingError, OrderRefused,
+            MissingSetting) as err:
         raise pulumi.RunError(str(err)) from None
 
 
@@ -122,13 +125,15 @@ def _declare(from_cli: bool, record: StackRecord | None) -> None:
     target = replace(target, jobs_backend=jobs.backend)  # the rollout id follows the backend in use
     vercel = vercel_settings.parse(s["vercel"], stack=stack)
     locks = lock_settings.parse(s["locks"], stack=stack, cancel_blockers=s["cancel_blockers"])
+    retries = retry_settings.parse(s["retries"], stack=stack)
     release = Release("release", ReleaseArgs(
         target=target, components=s["components"], deployed=deployed,
         maintenance_deployment=s["maintenance_deployment"], maintenance=s["maintenance"],
         allow_data_loss=s["allow_data_loss"], dynamic_sql=s["dynamic_sql"], stack=stack,
         snapshot_destination=s["snapshot_destination"], rds_instance_identifier=s["rds_instance"],
         snapshot=s["snapshot"],
-        jobs=jobs, locks=locks, health_budget_seconds=s["health_budget_seconds"], alias_variant=vercel.alias_variant,
+        jobs=jobs, locks=locks, retries=retries, health_budget_seconds=s["health_budget_seconds"],
+        alias_variant=vercel.alias_variant,
         vercel_team_id=vercel.team_id, vercel_project_id=vercel.project_id,
         production_domains=vercel.production_domains))
     pulumi.export("version", target.version)

@@ -16,6 +16,7 @@ from components.health import HealthGate, HealthGateArgs
 from components.jobs import JobControl, JobControlArgs
 from components.jobs_settings import JobsSettings
 from components.lock_settings import LockSettings
+from components.retry_settings import RetrySettings
 from components.rollout import COMPONENTS
 from components.schema import SchemaVersion, SchemaVersionArgs
 from components.snapshot import DatabaseSnapshot, DatabaseSnapshotArgs
@@ -41,6 +42,7 @@ class ReleaseArgs:
     jobs: JobsSettings | None = None  # the stack's rollback:jobs; None: the version's backend, flags only
     health_budget_seconds: float | None = None
     locks: LockSettings = field(default_factory=LockSettings)  # the stack's rollback:locks
+    retries: RetrySettings = field(default_factory=RetrySettings)  # the stack's rollback:retries
     alias_variant: str = "dynamic"
     dbobjects_variant: str = "dynamic"
     vercel_team_id: str | None = None
@@ -163,7 +165,7 @@ class Release(pulumi.ComponentResource):
         jobs = JobControl(f"{self._name}-jobs", JobControlArgs(
             settings=settings, rollout_id=self.rollout_id, flags=t.flags,
             ssm_prefix=settings.prefix or f"/rollback/{a.stack}", vercel_project_id=a.vercel_project_id or t.project,
-            vercel_team_id=a.vercel_team_id, locks=a.locks), pulumi.ResourceOptions(parent=self))
+            vercel_team_id=a.vercel_team_id, locks=a.locks, retries=a.retries), pulumi.ResourceOptions(parent=self))
         self._frozen_by = jobs.frozen_by
         return jobs
 
@@ -179,7 +181,7 @@ class Release(pulumi.ComponentResource):
         snap = DatabaseSnapshot(f"{self._name}-snapshot", DatabaseSnapshotArgs(
             backend={"full": "pgdump", "storage": "rds"}[mode], db_rollout=t.db_rollout(),
             destination=a.snapshot_destination,
-            prefix=a.stack, rds_instance_identifier=a.rds_instance_identifier, locks=a.locks,
+            prefix=a.stack, rds_instance_identifier=a.rds_instance_identifier, locks=a.locks, retries=a.retries,
             frozen_by=self._frozen_by),
             self._opts())
         self.snapshot_reference = snap.reference
@@ -212,7 +214,8 @@ class Release(pulumi.ComponentResource):
             return None
         window = MaintenanceWindow(f"{self._name}-maintenance", MaintenanceWindowArgs(
             domains=t.domains, deployment_id=a.maintenance_deployment, active=self.order.maintenance,
-            rollout_id=self.rollout_id, frozen_by=self._frozen_by, team_id=a.vercel_team_id), self._opts())
+            rollout_id=self.rollout_id, frozen_by=self._frozen_by, team_id=a.vercel_team_id, retries=a.retries),
+            self._opts())
         self._maintenance = window.opened if self.order.maintenance else None  # inactive: the alias ignores it
         return window
 
@@ -224,7 +227,7 @@ class Release(pulumi.ComponentResource):
             domains=t.domains, deployment_id=t.deployment_id, variant=a.alias_variant, team_id=a.vercel_team_id,
             frozen_by=self._frozen_by, after_maintenance=self._maintenance,
             production_domains=tuple(a.production_domains), project_id=a.vercel_project_id or t.project,
-            production_via=production_via(a.deployed, t), version=t.version), self._opts())
+            production_via=production_via(a.deployed, t), version=t.version, retries=a.retries), self._opts())
 
     def _declare_health(self) -> HealthGate:
         a, t = self._args, self._args.target

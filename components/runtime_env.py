@@ -10,6 +10,8 @@ from typing import Any
 from psycopg.conninfo import conninfo_to_dict
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+S3_CONFIG: dict[str, Any] = {"retries": {"total_max_attempts": 1}, "connect_timeout": 5, "read_timeout": 15}
+# botocore's own retries off: a step's retry budget retries S3 (retrying.s3_call), honouring the same headers
 
 
 class MissingSetting(RuntimeError):
@@ -62,10 +64,12 @@ def pg_tool(name: str) -> str:
 
 
 def s3_client() -> Any:
-    """A boto3 S3 client for AWS_ENDPOINT_URL (moto in the sandbox) and the ambient AWS credentials."""
+    """A boto3 S3 client for AWS_ENDPOINT_URL (moto in the sandbox) and the ambient AWS credentials; one attempt
+    per request (the step's retry budget retries, retrying.s3_call)."""
     import boto3
+    from botocore.config import Config
 
-    return boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+    return boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, config=Config(**S3_CONFIG),
                         region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
 
 

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from components.base import TYPE_PREFIX, child_opts, component_deps
 from components.lock_settings import LockSettings
 from components.providers.snapshot import PgDumpSnapshot
+from components.retry_settings import RetrySettings
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class DatabaseSnapshotArgs:
     prefix: str = "snapshots"
     rds_instance_identifier: str | None = None
     locks: LockSettings = field(default_factory=LockSettings)
+    retries: RetrySettings = field(default_factory=RetrySettings)
     frozen_by: pulumi.Input[str] | None = None
 
 
@@ -37,6 +39,7 @@ class DatabaseSnapshot(pulumi.ComponentResource):
         if args.backend == "pgdump":
             pgdump = PgDumpSnapshot(f"{name}-pgdump", {"db_rollout": args.db_rollout, "destination": args.destination,
                                                        "prefix": args.prefix, "locks": args.locks.props(),
+                                                       "retry_budget": args.retries.props(),
                                                        "jobs_frozen_by": args.frozen_by},
                                     child_opts(self, component_deps(opts)))
             self.reference, snap = pgdump.reference, pgdump

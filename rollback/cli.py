@@ -13,6 +13,7 @@ from rollback.errors import RollbackError
 from rollback.policy_cli import register as register_policy
 from rollback.rollout_cli import register as register_rollout
 from rollback.targets_cli import register as register_targets
+from rollback.watch_cli import register as register_watch
 
 app = typer.Typer(help="Rollback-as-code on Pulumi: preview and apply known-good releases.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -27,6 +28,7 @@ register_targets(app)
 register_rollout(app)
 register_policy(app)
 register_downs(app)
+register_watch(app)
 
 SandboxDir = typer.Option(None, "--dir", envvar="ROLLBACK_SANDBOX_DIR",
                           help="Sandbox directory (default: a fixed per-user temp dir).")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from components.providers.retrying import PROGRESS
 from rollback.errors import RollbackError
 from rollback.plan import Plan, drift_from_events, order_from_events, step_from_event, steps_from_events
 
@@ -189,12 +190,12 @@ def apply(record: StackRecord, ref: str, *, confirm: Callable[[Plan], bool], rea
     from rollback.lock import recover_interrupted, rollout_lock
     from rollback.redact import Redactor
     from rollback.report import ReportRecorder, Target, Who, write_notification, write_report
-    from rollback.stacks import backend_url, open_release_stack
+    from rollback.stacks import backend_url, open_release_stack, retry_budget
 
     env = dict(env if env is not None else os.environ)
     report_dir = report_dir or Path(env.get("ROLLBACK_REPORT_DIR", "reports"))
     stack_name = record.name
-    with rollout_lock(backend_url(env), stack_name, target=ref, reason=reason):
+    with rollout_lock(backend_url(env), stack_name, target=ref, reason=reason, retry_budget=retry_budget(record)):
         recover_interrupted(lambda: open_release_stack(record, target="last-good", env=env), stack_name,
                             backend_url(env))  # a killed update's leftovers
         rollout = resolve(record, ref, components=components, allow_data_loss=allow_data_loss,
@@ -259,6 +260,9 @@ class _StepTracker:
                 for key in ("kept", "restored"):  # kept values: names and counts (components.providers.keep)
                     if outs.get(key) and isinstance(outs[key], list):
                         setattr(self.open[meta.urn], key, list(outs[key]))
+                retries = outs.get("retries")
+                if isinstance(retries, dict):
+                    self.open[meta.urn].retries = retries
                 ran = ((meta.new.outputs or {}).get("plan") or {}).get("generated") if meta.new is not None else None
                 if isinstance(ran, dict) and ran.get("verified"):
                     self.open[meta.urn].sql = [str(s.get("sql")) for s in ran.get("statements") or []]
@@ -269,6 +273,9 @@ class _StepTracker:
             if urn in self.open:
                 self.rec.end_step(self.open[urn], "failed")
                 self._emit("failed", self.open[urn])
+        elif event.diagnostic_event is not None and PROGRESS in event.diagnostic_event.message and \
+                event.diagnostic_event.severity != "error":  # a provider's line on a long wait (its stderr)
+            self._emit("progress", event.diagnostic_event.message.split(PROGRESS, 1)[1].strip())
         elif event.diagnostic_event is not None and event.diagnostic_event.severity == "error":
             diag = event.diagnostic_event
             self.diagnostics.append((diag.urn or None, diag.message.strip()))
@@ -448,9 +455,10 @@ def capture_live(stack: str, *, root: Path | None = None) -> dict[str, Any]:
     the postgres jobs backend's flags."""
     import psycopg
 
-    from components import runtime_env
+    from components import retry_settings, runtime_env
     from components.providers import vercel_api
     from components.providers.base import scalar
+    from components.providers.retrying import Budget
     from components.providers.schema import read_live
     from components.target import migration_files
     from rollback.redact import redact
@@ -485,12 +493,12 @@ def capture_live(stack: str, *, root: Path | None = None) -> dict[str, Any]:
     if domains:
         vercel = settings.get("vercel")
         team = vercel.get("teamId") if isinstance(vercel, dict) else None
-        with vercel_api.client(team) as client:  # the stack's team scope (rollback:vercel.teamId)
-            for domain in domains:
-                resp = client.get(f"/v4/aliases/{domain}")
-                if resp.status_code not in (200, 404):
-                    raise RollbackError(f"--from-live: GET /v4/aliases/{domain} answered HTTP {resp.status_code}")
-                deployments[domain] = resp.json().get("deploymentId") if resp.status_code == 200 else None
+        try:
+            budget = Budget(retry_settings.parse(settings.get("retries"), stack=stack).budget)
+            for domain in domains:  # in the stack's team scope (rollback:vercel.teamId), within its retry budget
+                deployments[domain] = vercel_api.current_deployment(domain, team, budget)
+        except (RuntimeError, ValueError) as err:  # a refused answer, a spent budget, a bad rollback:retries
+            raise RollbackError(f"--from-live: {err}") from None
     found = {d for d in deployments.values() if d}
     if len(found) > 1 or (found and None in deployments.values()):
         shown = ", ".join(f"{k} → {v or 'nothing'}" for k, v in deployments.items())

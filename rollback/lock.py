@@ -118,12 +118,13 @@ class FileLock:
         return _read(self.path)
 
 
-def open_lock(backend_url: str, stack: str) -> RolloutLock:
-    """The stack's rollout lock: in the bucket for s3://, a lock file otherwise."""
+def open_lock(backend_url: str, stack: str, retry_budget: float | None = None) -> RolloutLock:
+    """The stack's rollout lock: in the bucket for s3:// (its requests retried within retry_budget seconds, else
+    the default), a lock file otherwise."""
     if urlparse(backend_url).scheme == "s3":
         from rollback.lock_s3 import S3Lease
 
-        return S3Lease(backend_url, stack)
+        return S3Lease(backend_url, stack) if retry_budget is None else S3Lease(backend_url, stack, retry_budget)
     return FileLock(backend_url, stack)
 
 
@@ -133,9 +134,10 @@ def current_holder(backend_url: str, stack: str) -> dict[str, Any] | None:
 
 
 @contextmanager
-def rollout_lock(backend_url: str, stack: str, *, target: str, reason: str | None) -> Iterator[Holding]:
+def rollout_lock(backend_url: str, stack: str, *, target: str, reason: str | None,
+                 retry_budget: float | None = None) -> Iterator[Holding]:
     """Hold the stack's rollout lock for the duration; refuse naming the holder if taken. Then repair what a dead
-    holder left (torn metadata, its engine lock), and only that."""
+    holder left (torn metadata, its engine lock), and only that. retry_budget: the stack's rollback:retries."""
     info: dict[str, Any] = {"user": getpass.getuser(), "host": socket.gethostname(), "pid": os.getpid(),
                             "since": datetime.now(UTC).isoformat(timespec="seconds"), "target": target,
                             "reason": reason or "", "lease": lease_seconds(), "machine": machine_id()}
@@ -143,7 +145,7 @@ def rollout_lock(backend_url: str, stack: str, *, target: str, reason: str | Non
     if scheme not in ("file", "s3"):
         _warn(f"the rollout lock of a {scheme}:// backend is kept on this machine only; the backend's own "
               "update lock refuses a second update from elsewhere, and pending operations are never cleared")
-    lock = open_lock(backend_url, stack)
+    lock = open_lock(backend_url, stack, retry_budget)
     holding = Holding(info, lock.acquire(info))
     try:
         if holding.previous:

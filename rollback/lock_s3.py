@@ -5,6 +5,11 @@ Taking it is `PutObject If-None-Match: *` (exactly one writer succeeds); a holde
 with `PutObject If-Match: <its ETag>` (exactly one contender succeeds); every write is read back before it counts,
 so a store that checked the condition without atomicity still elects one holder. Expiry is judged on the bucket's
 clock (the response's Date minus the object's LastModified), never by comparing two machines' clocks.
+
+Every request is retried within the stack's retry budget (rollback:retries) on a transient answer (503 SlowDown,
+500, a dropped connection). Reads and the conditional delete are safe to repeat; a conditional write repeated after
+an answer that never arrived may find its own first attempt in place (412): a lock whose record is exactly ours
+(same pid, machine and start time) is ours, so the repeat is safe too.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+from components.providers.retrying import DEFAULT_BUDGET_S, Budget, BudgetSpent, s3_call
+from components.runtime_env import S3_CONFIG
 from rollback.errors import RollbackError
 from rollback.lock_holder import StackLocked, died_here, holder_text
 from rollback.s3url import S3Location, open_s3
@@ -44,6 +51,10 @@ def _reaching(where: str) -> Iterator[None]:
 
     try:
         yield
+    except BudgetSpent as exc:
+        raise RollbackError(f"the rollout lock {where} could not be taken or read: {exc.summary}; nothing was "
+                            "changed: run the rollout again once the bucket answers, or raise "
+                            "rollback:retries.budget") from None
     except (ClientError, BotoCoreError) as exc:
         cause = _code(exc) or type(exc).__name__
         raise RollbackError(f"the rollout lock {where} cannot be read or written ({cause}: {exc}); check that the "
@@ -54,9 +65,11 @@ def _reaching(where: str) -> Iterator[None]:
 class S3Lease:
     """One stack's rollout lock in the backend's bucket (`<prefix>/.rollback-locks/<stack>.json`)."""
 
-    def __init__(self, backend_url: str, stack: str) -> None:
-        """Open the backend's bucket; nothing is read or written yet."""
-        self.loc: S3Location = open_s3(backend_url)
+    def __init__(self, backend_url: str, stack: str, budget_seconds: float = DEFAULT_BUDGET_S) -> None:
+        """Open the backend's bucket (one attempt per request: the budget retries); nothing is read or written."""
+        self.loc: S3Location = open_s3(backend_url, S3_CONFIG)
+        self.budget_seconds = budget_seconds
+        self.budget = Budget(budget_seconds)
         self.stack = stack
         self.key = self.loc.key(f".rollback-locks/{stack}.json")
         self.where = f"s3://{self.loc.bucket}/{self.key}"
@@ -68,14 +81,18 @@ class S3Lease:
         """The holder's record and the seconds since it was last written (bucket clock), or None when free."""
         from botocore.exceptions import ClientError
 
+        def read() -> tuple[dict[str, Any], bytes]:
+            got = self.loc.client.get_object(Bucket=self.loc.bucket, Key=self.key)
+            return got, got["Body"].read()
+
         try:
-            resp = self.loc.client.get_object(Bucket=self.loc.bucket, Key=self.key)
+            resp, raw = s3_call(self.budget, f"GET {self.where}", read)
         except ClientError as exc:
             if _code(exc) in ("NoSuchKey", "404"):
                 return None
             raise
         try:
-            info = json.loads(resp["Body"].read())
+            info = json.loads(raw)
         except ValueError:
             info = {}
         info = info if isinstance(info, dict) else {}
@@ -84,8 +101,14 @@ class S3Lease:
 
     def acquire(self, info: dict[str, Any]) -> dict[str, Any] | None:
         """Take the lock for info; returns the holder replaced because it was dead (None when it was free)."""
+        self.budget = Budget(self.budget_seconds)
         with _reaching(self.where):
-            return self._acquire(info)
+            previous = self._acquire(info)
+        spent = self.budget.report()
+        if spent:
+            sys.stderr.write(f"note: the rollout lock {self.where} took {spent['calls']} calls ({spent['retries']} "
+                             f"retries, {spent['wait_seconds']}s waiting; last: {spent['last_transient']})\n")
+        return previous
 
     def _acquire(self, info: dict[str, Any]) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError
@@ -100,6 +123,8 @@ class S3Lease:
             held = self.holder()
             if held is None:  # released between our write and our read: one more try, as a fresh contender
                 return self._acquire(info)
+            if _ours(held[0], info):  # our first attempt landed, its answer did not reach us: a retry met it
+                return self._held(held[0]["_etag"], info, None)
             previous, age = held
             lease = _lease(previous)
             if age < lease and not died_here(previous):
@@ -112,6 +137,10 @@ class S3Lease:
                 raise self.locked(self.holder_info() or previous, "another machine took it over first") from None
             previous = {**previous, "replaced": "its process is no longer running" if age < lease else
                         f"its lease expired {age - lease:.0f}s ago"}
+        return self._held(etag, info, previous)
+
+    def _held(self, etag: str, info: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Read the lock back; ours only if the bucket holds our write, then renewed until released."""
         held = self.holder()  # read back: the write counts only if it is what the bucket now holds
         if held is None or held[0]["_etag"] != etag:
             raise self.locked(held[0] if held else {}, "another machine took it at the same moment") from None
@@ -140,17 +169,22 @@ class S3Lease:
             self._renewer.join(timeout=10)
         if self.etag is None:
             return
+        etag = self.etag
         try:
-            self.loc.client.delete_object(Bucket=self.loc.bucket, Key=self.key, IfMatch=self.etag)
+            s3_call(Budget(self.budget_seconds), f"DELETE {self.where}", lambda: self.loc.client.delete_object(
+                Bucket=self.loc.bucket, Key=self.key, IfMatch=etag))
+        except BudgetSpent as exc:  # the lease then runs out by itself
+            sys.stderr.write(f"warning: could not release the rollout lock {self.where} ({exc}); it expires "
+                             "when its lease runs out\n")
         except (ClientError, BotoCoreError) as exc:  # the lease then runs out by itself
             if _code(exc) not in CONFLICT_CODES and _code(exc) not in ("NoSuchKey", "404"):
                 sys.stderr.write(f"warning: could not release the rollout lock {self.where} ({exc}); it expires "
                                  "when its lease runs out\n")
         self.etag = None
 
-    def _put(self, body: bytes, **condition: str) -> str:
-        resp = self.loc.client.put_object(Bucket=self.loc.bucket, Key=self.key, Body=body,
-                                          ContentType="application/json", **condition)
+    def _put(self, body: bytes, budget: Budget | None = None, **condition: str) -> str:
+        resp = s3_call(budget or self.budget, f"PUT {self.where}", lambda: self.loc.client.put_object(
+            Bucket=self.loc.bucket, Key=self.key, Body=body, ContentType="application/json", **condition))
         return str(resp["ETag"])
 
     def _renew(self, info: dict[str, Any]) -> None:
@@ -161,19 +195,24 @@ class S3Lease:
         last_ok = time.monotonic()
         while not self._stop.wait(lease / 3):
             try:
-                self.etag = self._put(json.dumps(info).encode(), IfMatch=str(self.etag))
+                self.etag = self._put(json.dumps(info).encode(), Budget(lease / 3), IfMatch=str(self.etag))
                 last_ok = time.monotonic()
                 continue
             except ClientError as exc:
                 if _code(exc) not in CONFLICT_CODES and _code(exc) not in ("NoSuchKey", "404"):
                     if time.monotonic() - last_ok < lease:
                         continue
-            except BotoCoreError:
+            except (BotoCoreError, BudgetSpent):
                 if time.monotonic() - last_ok < lease:
                     continue  # the bucket is unreachable for now: the lease still covers us
             self.etag = None
             _lost(self.stack, self.where)
             return
+
+
+def _ours(held: dict[str, Any], info: dict[str, Any]) -> bool:
+    """Whether the lock's record is the one we wrote (a holder record names its pid, machine and start)."""
+    return {k: v for k, v in held.items() if k != "_etag"} == info
 
 
 def _lease(info: dict[str, Any]) -> float:
@@ -187,7 +226,12 @@ def _age(resp: dict[str, Any]) -> float:
     """Seconds between the object's last write and the response, both on the bucket's clock."""
     modified: datetime = resp["LastModified"]
     date = resp.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
-    now = parsedate_to_datetime(date) if date else datetime.now(modified.tzinfo)
+    try:
+        now = parsedate_to_datetime(date) if date else datetime.now(modified.tzinfo)
+    except (TypeError, ValueError):
+        now = datetime.now(modified.tzinfo)
+    if now.tzinfo is None:  # a proxy repeating the header: botocore joins both values, which parses naive
+        now = datetime.now(modified.tzinfo)
     return max(0.0, (now - modified).total_seconds())
 
 

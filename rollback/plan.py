@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 COMPONENT_PREFIX = "rollback:components:"
 HIDDEN_INPUTS = {"__provider", "__pulumi_dynamic_provider", "sql", "checksums", "jobs_frozen_by", "check_id",
-                 "after_maintenance", "opened", "locks", "downs", "rollout", "from_label"}
+                 "after_maintenance", "opened", "locks", "downs", "rollout", "from_label", "retry_budget", "retries"}
 RELEASE_TYPE = COMPONENT_PREFIX + "Release"
 DESTRUCTIVE_OPS = {"delete", "replace", "create-replacement", "delete-replaced"}
 

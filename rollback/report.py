@@ -101,6 +101,9 @@ class Step(Model):
     restored: list[dict[str, Any]] | None = Field(
         None, description="kept sets the step put back: restored, gone (rows no longer there), written_since (rows "
                           "written since the rollback, which kept their values), state and note")
+    retries: dict[str, Any] | None = Field(
+        None, description="the retry budget at work on Vercel and S3: calls, retries, wait_seconds (backoff and "
+                          "polls of an asynchronous rollback/promote) and last_transient (endpoint, status, headers)")
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy rejects any decorated property
     @property
@@ -298,6 +301,12 @@ def render_markdown(report: Report) -> str:
     if keeping:
         out += ["", "## Kept values", ""]
         out += [line for s in keeping for line in kept_lines(s)]
+    retried = [s for s in report.steps if s.retries]
+    if retried:
+        out += ["", "## Retries", ""]
+        out += [f"- {_cell(s.name)}: {(s.retries or {}).get('calls')} calls, {(s.retries or {}).get('retries')} "
+                f"retries, {(s.retries or {}).get('wait_seconds')}s waiting; last transient answer: "
+                f"{_cell(str((s.retries or {}).get('last_transient') or 'none'))}" for s in retried]
     for step in (s for s in report.steps if s.sql):
         out += ["", f"## SQL that ran: {step.name} (generated way back)", "", "```sql",
                 *(f"{stmt.rstrip().rstrip(';')};" for stmt in step.sql or []), "```"]

@@ -179,8 +179,12 @@ def register(app: typer.Typer) -> None:
                   report_dir: Path | None = typer.Option(None, "--report-dir", envvar="ROLLBACK_REPORT_DIR",
                                                          help="Where reports go (default: reports/)."),
                   decision: Path | None = typer.Option(None, "--decision",
-                                                       help="`rollback decide` JSON to attach.")) -> None:
-        """Preview, confirm (or --yes), then apply with live progress and a written report."""
+                                                       help="`rollback decide` JSON to attach."),
+                  watch: str | None = typer.Option(None, "--watch", help="After a successful apply, watch the "
+                                                   "version for this window (e.g. 30m): exit codes as `rollback "
+                                                   "watch`.")) -> None:
+        """Preview, confirm (or --yes), then apply with live progress and a written report (and, with --watch,
+        watch the applied version: see `rollback watch`)."""
         import rollback_stacks
         from rollback import command, plan_format
         from rollback.errors import RollbackError
@@ -194,22 +198,38 @@ def register(app: typer.Typer) -> None:
             return yes or typer.confirm("Apply these changes?", default=False)
 
         def on_step(what: str, step: Any) -> None:
+            if what == "progress":  # step: the provider's line, e.g. waiting for Vercel's rollback
+                con.print(f"      ⋯ {step}")
+                return
             mark = {"start": "[cyan]…[/cyan]", "done": "[green]✓[/green]", "failed": "[red]✗[/red]"}[what]
             took = f" ({step.duration_s:.1f}s)" if what != "start" and step.duration_s is not None else ""
             con.print(f"  {mark} {step.component or '-'}: {step.name} {step.op or ''}{took}")
 
         attached = json.loads(decision.read_text()) if decision else None
         record = rollback_stacks.load(stack)  # a bad stack name or record is refused before the lock is taken
+        if watch is not None:  # a bad window is refused before anything changes
+            from rollback.stacks import record_settings
+            from rollback_stacks import watch_settings
+
+            watch_settings.parse(record_settings(record).get("watch"), stack=stack, window=watch)
         result = command.apply(record, to, confirm=confirm, reason=reason, components=parse_components(components),
                                allow_data_loss=allow_data_loss, maintenance=maintenance, on_step=on_step,
                                report_dir=report_dir, decision=attached, cancel_blockers=cancel_blockers)
         label = result.rollout.version.label
         if result.report is None:
             show(con, plan_format.to_text(result.plan))
-            return
-        con.print(f"report: {result.report_dir}")
+            if watch is None:
+                return
+        else:
+            con.print(f"report: {result.report_dir}")
         if not result.succeeded:
             if result.failed_step:  # the error is `step (Component): its own message`
                 raise RollbackError(f"apply of {label} to {stack} failed at step {result.error}")
             raise RollbackError(f"apply of {label} to {stack} failed: {result.error}")
-        con.print(f"[green]applied {label} to {stack}[/green] in {result.report.duration_s:.1f}s")
+        if result.report is not None:
+            con.print(f"[green]applied {label} to {stack}[/green] in {result.report.duration_s:.1f}s")
+        if watch is not None:
+            from rollback import watch_cli
+
+            raise typer.Exit(watch_cli.run(record, window=watch, interval=None, report_dir=report_dir,
+                                           failure_type=None))

@@ -26,12 +26,15 @@ class S3Location:
         return key[len(self.prefix) + 1:] if self.prefix else key
 
 
-def open_s3(url: str) -> S3Location:
-    """Parse bucket, prefix, region and endpoint (else $AWS_ENDPOINT_URL) the way Pulumi's s3 backend does."""
+def open_s3(url: str, config: dict[str, Any] | None = None) -> S3Location:
+    """Parse bucket, prefix, region and endpoint (else $AWS_ENDPOINT_URL) the way Pulumi's s3 backend does;
+    config: botocore's client configuration (its retries, timeouts), else botocore's defaults."""
     import boto3
+    from botocore.config import Config
 
     parts = urlsplit(url)
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
     client = boto3.client("s3", region_name=query.get("region"),
-                          endpoint_url=query.get("endpoint") or os.environ.get("AWS_ENDPOINT_URL"))
+                          endpoint_url=query.get("endpoint") or os.environ.get("AWS_ENDPOINT_URL"),
+                          config=Config(**config) if config else None)
     return S3Location(url, parts.netloc, parts.path.strip("/"), client)

@@ -104,9 +104,10 @@ def open_release_stack(record: StackRecord, *, target: str | None = None, env: M
 
 def _setting_parsers() -> dict[str, Callable[..., Any]]:
     """The structured rollback:* settings and the components' parsers that validate them."""
-    from components import jobs_settings, lock_settings, vercel_settings
+    from components import jobs_settings, lock_settings, retry_settings, vercel_settings
 
-    return {"jobs": jobs_settings.parse, "vercel": vercel_settings.parse, "locks": lock_settings.parse}
+    return {"jobs": jobs_settings.parse, "vercel": vercel_settings.parse, "locks": lock_settings.parse,
+            "retries": retry_settings.parse}
 
 
 def release_config(record: StackRecord, *, target: str | None = None, overrides: Mapping[str, Any] | None = None
@@ -123,3 +124,16 @@ def release_config(record: StackRecord, *, target: str | None = None, overrides:
     if target is not None:
         merged["target"] = target
     return stack_settings_schema.config_values(merged)
+
+
+def retry_budget(record: StackRecord) -> float:
+    """The stack's retry budget per step in seconds (rollback:retries.budget; the default when unset), for what
+    the verbs call outside the engine (the s3:// rollout lock); refused naming the file and the field."""
+    from components import retry_settings
+
+    stack = record.name
+    raw = stack_settings_schema.parse({"retries": record_settings(record).get("retries")}, stack=stack)
+    try:
+        return retry_settings.parse(raw.get("retries"), stack=stack).budget
+    except retry_settings.RetrySettingError as err:
+        raise RollbackError(f"{err}.") from None

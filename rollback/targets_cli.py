@@ -99,6 +99,8 @@ def _summary(v: Version, last_good: int | None) -> dict[str, Any]:
             "git_sha": v.git_sha, "deployment_id": v.app.deployment_id if v.app else None,
             "schema_version": db.schema_version if db else None,
             "schema_name": recorded_name(db.format, db.migrations, db.schema_version) if db else None,
+            "watched_at": v.watches[-1].at.isoformat() if v.watches else None,
+            "watch_window_seconds": v.watches[-1].window_seconds if v.watches else None,
             "last_good": v.version == last_good}
 
 
@@ -120,15 +122,26 @@ def list_versions(stack: str = Stack, format_: str = typer.Option("text", "--for
     from rich.table import Table
 
     table = Table(title=f"{rec.name}: {len(rows)} version(s)")
-    for column in ("version", "label", "status", "created", "deployment", "schema", ""):
+    watched = any(r["watched_at"] for r in rows)  # the column appears once a version has passed a watch
+    for column in ("version", "label", "status", "created", "deployment", "schema", *(["watched"] * watched),
+                   ""):
         table.add_column(column)
     style = {"known-good": "green", "candidate": "yellow", "bad": "red"}
     for r in rows:
         created = r["created_at"][:16].replace("T", " ")
         table.add_row(str(r["version"]), r["label"], f"[{style[r['status']]}]{r['status']}[/]", created,
                       r["deployment_id"] or "-", r["schema_name"] or str(r["schema_version"] or "-"),
-                      "last-good" if r["last_good"] else "")
+                      *([_watched(r)] * watched), "last-good" if r["last_good"] else "")
     Console().print(table)
+
+
+def _watched(row: dict[str, Any]) -> str:
+    """`2026-12-05 16:40 (15m)`: when the version last passed a watch, and its window."""
+    from rollback_stacks.watch_settings import shown
+
+    if not row["watched_at"]:
+        return "-"
+    return f"{row['watched_at'][:16].replace('T', ' ')} ({shown(row['watch_window_seconds'])})"
 
 
 @targets_app.command("show")

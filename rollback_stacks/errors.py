@@ -19,6 +19,10 @@ class TargetError(RollbackError):
     """A refused rollback target, version document or stack record."""
 
 
+class SettingError(TargetError):
+    """A rollback:* value of Pulumi.<stack>.yaml that cannot be used."""
+
+
 def problem(file: Path | str, field: str, expected: str, fix: str, *, line: int | None = None,
             got: str | None = None) -> str:
     """One problem as `file:line: field: got …; expected …; fix: …`."""

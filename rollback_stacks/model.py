@@ -115,14 +115,90 @@ class MetricCheck(Strict):
     max: float | None = None
 
 
+# the boolean failure signals of `rollback decide`'s validation result (rollback/validation_result.py Signals) a
+# failing watch check may raise; tests/watch/test_watch_checks.py keeps the two lists equal
+SIGNALS = ("service_down", "db_connection_failed", "data_corruption", "security_breach", "migration_failed",
+           "critical_feature_broken", "partial_degradation", "rollback_failed", "single_feature_broken",
+           "minor_ui_issue", "non_critical_bug")
+Signal = Literal["service_down", "db_connection_failed", "data_corruption", "security_breach", "migration_failed",
+                 "critical_feature_broken", "partial_degradation", "rollback_failed", "single_feature_broken",
+                 "minor_ui_issue", "non_critical_bug"]
+
+
+class WatchCheck(Strict):
+    """A number sampled at every interval of the watch window, bounded as a level or as a rate per minute.
+
+    Argo Rollouts' analysis semantics: a sample out of bounds counts as a failure once `consecutive` samples in a
+    row are out of bounds; the check fails when more than `failure_limit` failures were counted; it is
+    inconclusive when more than `inconclusive_limit` samples in a row could not be measured."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    sql: str | None = Field(default=None, description="a query returning one number (DATABASE_URL)")
+    metric: str | None = Field(default=None, description="a Prometheus instant query (health.prometheus_url)")
+    check: str | None = Field(default=None, description="a health.sql or health.metrics check whose query to sample; "
+                              "the watch samples it under this entry's bounds instead of the gate's")
+    measure: Literal["value", "rate"] = Field(default="value", description="bound the value, or its change per "
+                                              "minute over the trailing over_seconds")
+    over_seconds: float = Field(default=60, gt=0, le=86400, description="the span a rate is measured over")
+    min: float | None = None
+    max: float | None = None
+    consecutive: int = Field(default=1, ge=1, le=10000, description="out-of-bounds samples in a row that count "
+                             "as one failure each")
+    failure_limit: int = Field(default=0, ge=0, le=100000, description="failures tolerated before the check fails")
+    inconclusive_limit: int = Field(default=4, ge=0, le=100000, description="unmeasurable samples in a row "
+                                    "tolerated before the check is inconclusive (Argo's consecutiveErrorLimit)")
+    signal: Signal | None = Field(default=None, description="the `rollback decide` signal a failure raises")
+
+    @model_validator(mode="after")
+    def _one_source_and_a_bound(self) -> WatchCheck:
+        given = [k for k in ("sql", "metric", "check") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"watch check {self.name!r} needs exactly one of sql, metric or check "
+                             f"(got {', '.join(given) or 'none'})")
+        if self.min is None and self.max is None:
+            raise ValueError(f"watch check {self.name!r} needs min or max (for a rate: rows per minute)")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"watch check {self.name!r}: min ({self.min:g}) must not exceed max ({self.max:g})")
+        return self
+
+
 class HealthChecks(Strict):
-    """Checks run after the alias moves, retried with backoff within budget_seconds."""
+    """Checks run after the alias moves, retried with backoff within budget_seconds; `watch` adds the checks of the
+    watch window (`rollback watch`), which also samples every check above."""
 
     budget_seconds: float = Field(default=30, gt=0, le=3600)
     prometheus_url: str | None = None
     http: list[HttpCheck] = Field(default_factory=list)
     sql: list[SqlCheck] = Field(default_factory=list)
     metrics: list[MetricCheck] = Field(default_factory=list)
+    watch: list[WatchCheck] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _watch_refers_to_checks(self) -> HealthChecks:
+        gate = {c.name for c in self.sql} | {c.name for c in self.metrics}
+        names = [c.name for c in self.http] + [c.name for c in self.sql] + [c.name for c in self.metrics]
+        seen: set[str] = set()
+        for w in self.watch:
+            if w.check is not None and w.check not in gate:
+                raise ValueError(f"watch check {w.name!r}: check {w.check!r} is not a health.sql or health.metrics "
+                                 f"check (those are: {', '.join(sorted(gate)) or 'none'})")
+            if (w.metric is not None or (w.check is not None and w.check in {m.name for m in self.metrics})) \
+                    and not self.prometheus_url:
+                raise ValueError(f"watch check {w.name!r} samples a metric: set health.prometheus_url")
+            if w.name in seen or (w.name in names and w.check != w.name):
+                raise ValueError(f"watch check {w.name!r}: the name is taken by another check; choose another")
+            seen.add(w.name)
+        return self
+
+
+class WatchPass(Strict):
+    """A watch window the version's health held through (`rollback watch`)."""
+
+    at: AwareDatetime
+    window_seconds: float = Field(gt=0)
+    samples: int = Field(ge=1)
+    report: str | None = None
+    by: str | None = None
 
 
 class StatusChange(Strict):
@@ -168,6 +244,7 @@ class Version(Strict):
     health: HealthChecks = Field(default_factory=HealthChecks)
     pulumi: PulumiRef = Field(default_factory=PulumiRef)
     promoted_from: PromotedFrom | None = None
+    watches: list[WatchPass] = Field(default_factory=list, description="watch windows passed (mutable, as status)")
 
     @field_validator("label")
     @classmethod

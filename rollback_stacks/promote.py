@@ -54,6 +54,7 @@ def promote(ref: str, *, source: str = "staging", target: str = "prod", root: Pa
                           "expected a label new to the target; fix: promote another version")
     number = (dst.versions[-1].version if dst.versions else 0) + 1
     data = copy.deepcopy(src.documents[version.version].data)
+    data.pop("watches", None)  # a watch passed on the source stack says nothing of the target's
     data.update(version=number, created_at=now or datetime.now(UTC), status="candidate", status_history=[],
                 promoted_from={"stack": source, "version": version.version, "label": version.label},
                 pulumi={"stack_version": None})

@@ -76,7 +76,7 @@ def _base(rec: store.StackRecord, cap: Capture) -> dict[str, Any]:
     if base not in rec.documents:
         raise TargetError(problem(rec.shown("versions"), "", f"version {base} to copy", "pick a recorded version"))
     data: dict[str, Any] = copy.deepcopy(rec.documents[base].data)
-    for key in ("version", "git_sha", "promoted_from", "status_history"):
+    for key in ("version", "git_sha", "promoted_from", "status_history", "watches"):
         data.pop(key, None)
     data.update(_sections(rec, cap, have=data))
     if isinstance(data.get("snapshot"), dict):
@@ -206,6 +206,7 @@ def record(stack: str, cap: Capture, *, root: Path | None = None, now: datetime 
         raise TargetError(problem("record", "git_sha", "the release's git commit", "pass --git-sha"))
     data.update(version=number, label=cap.label, git_sha=git_sha, status=cap.status, status_history=[],
                 created_at=now or datetime.now(UTC))
+    data.pop("watches", None)  # a --from-file document's passes are another version's
     _apply(data, _named(data, cap, rec))
     with write.transaction(rec) as scratch:
         seal(data, scratch, rec.repository)
@@ -227,6 +228,29 @@ def mark(stack: str, ref: str, status: Status, reason: str, *, by: str | None = 
     change = {"at": now or datetime.now(UTC), "previous": version.status, "status": status, "reason": reason.strip(),
               "by": by}
     data.update(status=status, status_history=[*(data.get("status_history") or []), change])
+    with write.transaction(rec) as scratch:
+        _write_version(scratch, data)
+    return store.load(stack, root).find(str(version.version))
+
+
+def watched(stack: str, number: int, passed: dict[str, Any], *, root: Path | None = None,
+            now: datetime | None = None) -> Version:
+    """Record a watch window the version's health held through (appended to `watches`); a candidate becomes
+    known-good, recorded in its status_history as `mark` records it. A version marked bad meanwhile stays bad."""
+    rec = store.load(stack, root)
+    version = rec.find(str(number))
+    if version.status == "bad":
+        raise TargetError(f"version {version.version} ({version.label}) was marked bad during its watch; expected a "
+                          "candidate or known-good version; fix: nothing recorded, mark it again if that was wrong")
+    data = copy.deepcopy(rec.documents[version.version].data)
+    at = now or datetime.now(UTC)
+    data["watches"] = [*(data.get("watches") or []), {"at": at, **passed}]
+    if version.status != "known-good":
+        change = {"at": datetime.fromisoformat(at.isoformat()),  # an equal copy: YAML would alias the same object
+                  "previous": version.status, "status": "known-good",
+                  "reason": f"watch passed: {passed.get('samples')} samples over {passed.get('window_seconds'):g} s",
+                  "by": passed.get("by")}
+        data.update(status="known-good", status_history=[*(data.get("status_history") or []), change])
     with write.transaction(rec) as scratch:
         _write_version(scratch, data)
     return store.load(stack, root).find(str(version.version))

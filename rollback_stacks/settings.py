@@ -14,13 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rollback_stacks.errors import TargetError, problem
+from rollback_stacks import watch_settings
+from rollback_stacks.errors import SettingError, problem
 
 NAMESPACE = "rollback"
-
-
-class SettingError(TargetError):
-    """A rollback:* value that cannot be used."""
+__all__ = ["NAMESPACE", "SETTINGS", "Setting", "SettingError", "config_values", "parse"]
 
 
 @dataclass(frozen=True)
@@ -131,7 +129,10 @@ SETTINGS: dict[str, Setting] = {
     "jobs": Setting("a mapping (README: Job queues)", _mapping, "--path rollback:jobs.backend sql"),
     "vercel": Setting("a mapping (README: Vercel)", _mapping, "--path rollback:vercel.teamId team_123"),
     "locks": Setting("a mapping (README: Lock budget)", _mapping, "--path rollback:locks.timeout 2s"),
+    "retries": Setting("a mapping (README: Retry budget)", _mapping, "--path rollback:retries.budget 2m"),
     "thresholds": Setting("a mapping (README: Decide)", _mapping, "--path rollback:thresholds.errorRate 0.05"),
+    "watch": Setting("a mapping {window, interval, requireWatched} (README: The watch window)", _mapping,
+                     "--path rollback:watch.window 15m"),
     # set by our verbs for one run (apply flags), accepted in the file as well
     "deployed": Setting("a recorded version number", _int(None), "3"),
     "allowCandidate": Setting("true or false", _bool, "true"),
@@ -166,6 +167,8 @@ def parse(raw: Mapping[str, Any], *, stack: str) -> dict[str, Any]:
             raise SettingError(problem(where, f"{NAMESPACE}:{key}", setting.expected,
                                        f"pulumi config set --stack {stack} {_fix(key, setting)}",
                                        got=_shown(value))) from None
+    if "watch" in out:  # each field named with its fix, as the file is loaded (WatchSettingError)
+        watch_settings.parse(out["watch"], stack=stack)
     return out
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rollback_stacks import consistency, docs, downs, hygiene, refs, sums
+from rollback_stacks import consistency, docs, downs, hygiene, refs, sums, watch_settings
 from rollback_stacks import settings as stack_settings
 from rollback_stacks.errors import TargetError, problem
 from rollback_stacks.model import Version
@@ -56,7 +56,8 @@ class StackRecord:
     def resolve(self, ref: str, *, deployed: int | None = None, allow_candidate: bool = False) -> Version:
         """The target a ref selects (see rollback_stacks.refs.resolve)."""
         self._require_versions(ref)
-        return refs.resolve(self.versions, ref, deployed=deployed, allow_candidate=allow_candidate)
+        return refs.resolve(self.versions, ref, deployed=deployed, allow_candidate=allow_candidate,
+                            watched=self.require_watched)
 
     def find(self, ref: str) -> Version:
         """The version a number, label or last-good names, whatever its status."""
@@ -87,8 +88,14 @@ class StackRecord:
 
     @property
     def last_good(self) -> Version | None:
-        """The highest known-good version."""
-        return refs.last_good(self.versions)
+        """The highest known-good version (that passed a watch, when the stack requires one)."""
+        return refs.last_good(self.versions, self.require_watched)
+
+    @property
+    def require_watched(self) -> bool:
+        """Whether last-good counts only versions that passed a watch (rollback:watch.requireWatched)."""
+        watch = self.settings.get("rollback:watch")
+        return watch_settings.parse(watch, stack=self.name).require_watched if isinstance(watch, dict) else False
 
     @property
     def retain(self) -> int:

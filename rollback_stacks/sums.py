@@ -3,7 +3,8 @@
 `rollback.sum` (like atlas.sum) has one line `<sha256>  <path>` per recorded file (paths relative to the
 stack directory, sorted), then `total <sha256>` over all those lines. A version document's hash covers its
 parsed content with `status` replaced by its initial value (`previous` of the first `status_history` entry) and
-without `status_history`: `rollback targets mark` may change the status only by recording the change.
+without `status_history` and `watches`: `rollback targets mark` may change the status only by recording the change,
+`rollback watch` may only add the windows the version passed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rollback_stacks import docs
 from rollback_stacks.errors import TargetError, problem
 
 SUMS_FILE = "rollback.sum"
-MUTABLE_FIELDS = ("status", "status_history")
+MUTABLE_FIELDS = ("status", "status_history", "watches")
 
 
 def sha256_file(path: Path) -> str:

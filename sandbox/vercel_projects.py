@@ -61,7 +61,7 @@ def new_project(name: str, team: str | None, project_id: str | None = None) -> d
 
 
 def alias_request(kind: str, from_id: str | None, to_id: str) -> dict[str, Any]:
-    """A project's `lastAliasRequest` for a promote or rollback (the stand-in completes it at once)."""
+    """A project's `lastAliasRequest` for a promote or rollback, succeeded (the store may keep it in progress)."""
     return {"fromDeploymentId": from_id, "toDeploymentId": to_id, "jobStatus": "succeeded",
             "requestedAt": now_ms(), "type": kind}
 

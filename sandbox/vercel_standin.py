@@ -6,8 +6,10 @@ Run as `python -m sandbox.vercel_standin --port P` with VERCEL_TOKEN in the envi
 database's URL in STANDIN_APP_DATABASE_URL). The `/_standin/*` routes are test hooks: the alias transition log,
 the app served by the deployment an alias points at (`/_standin/app/<alias>/...`, `health` among its paths;
 it answers against the live schema, see standin_app), the log of every app request (`/_standin/requests`),
-which database an alias's app reads (PATCH `/_standin/app/<alias>`), and a Prometheus-style query endpoint fed
-by deployment metadata.
+which database an alias's app reads (PATCH `/_standin/app/<alias>`), how a project's rollback and promote jobs end
+(PATCH `/_standin/projects/<id>/alias-jobs` with {"outcome": "succeeded" | "failed" | "pending", "after_s": N},
+which also ends a job still in progress that way: Vercel runs them asynchronously; by default they succeed at
+once), and a Prometheus-style query endpoint fed by deployment metadata.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class Store:
         self.aliases: dict[str, dict[str, Any]] = {}
         self.transitions: list[dict[str, Any]] = []
         self.health_calls: dict[str, int] = {}
+        self.alias_jobs: dict[str, tuple[str, float]] = {}  # project id -> (outcome, seconds until it is reached)
 
     def project(self, key: str, scope: str | None) -> dict[str, Any]:
         """The project with id or name key in scope (refused: a team the token is not in, or not found)."""
@@ -134,11 +137,29 @@ class Store:
             if dep["readyState"] != "READY":
                 raise Refused(400, "deployment_not_ready", f"deployment {dep_id} is not ready")
             request = new_alias_request(kind, project["production"], dep_id)
+            outcome, after = self.alias_jobs.get(project["id"], ("succeeded", 0.0))
             project["lastAliasRequest"] = request
+            if outcome == "succeeded" and after <= 0:
+                return self.end_alias_request(project, request, "succeeded")
+            request["jobStatus"] = "in-progress"
+        if outcome != "pending":
+            timer = threading.Timer(after, self.end_alias_request, (project, request, outcome))
+            timer.daemon = True
+            timer.start()
+
+    def end_alias_request(self, project: dict[str, Any], request: dict[str, Any], outcome: str) -> None:
+        """The asynchronous job ends (unless a later request replaced it): on success the domains move and a
+        rollback leaves the project rolled back (a promote ends that state); on failure nothing moves."""
+        with self.lock:
+            if project["lastAliasRequest"] is not request:
+                return
+            request["jobStatus"] = outcome
+            if outcome != "succeeded":
+                return
             project["lastRollbackTarget"] = ({k: request[k] for k in ("fromDeploymentId", "toDeploymentId",
                                                                       "jobStatus", "requestedAt")}
-                                             if kind == "rollback" else None)
-            self.point_production(project, dep_id, kind)
+                                             if request["type"] == "rollback" else None)
+            self.point_production(project, request["toDeploymentId"], request["type"])
 
     def add_domain(self, project: dict[str, Any], domain: str) -> dict[str, Any]:
         """POST /v10/projects/{idOrName}/domains: a production domain, assigned to the production deployment."""
@@ -272,6 +293,9 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
             m = re.fullmatch(r"/_standin/metrics/([^/]+)/api/v1/query", path)
             if m:
                 return self._metric(m.group(1), (query.get("query") or [""])[0])
+            m = re.fullmatch(r"/_standin/projects/([^/]+)/alias-jobs", path)
+            if m and method == "PATCH":
+                return self._alias_jobs(m.group(1))
             m = re.fullmatch(r"/_standin/deployments/([^/]+)", path)
             if m and method == "PATCH":
                 if not self._authorized():
@@ -282,6 +306,29 @@ def make_handler(store: Store, token: str) -> type[BaseHTTPRequestHandler]:
                 dep["meta"].update(self._body().get("meta") or {})
                 return self._send(200, dep)
             return self._send(404, {"error": {"code": "not_found"}})
+
+        def _alias_jobs(self, key: str) -> None:
+            """How the project's next rollback and promote jobs end, and after how many seconds."""
+            if not self._authorized():
+                return None
+            body = self._body()
+            outcome, after = body.get("outcome", "succeeded"), body.get("after_s", 0)
+            if outcome not in ("succeeded", "failed", "pending") or isinstance(after, bool) or not isinstance(
+                    after, int | float) or after < 0:
+                return self._send(400, {"error": {"code": "bad_request", "message": "outcome: succeeded, failed or "
+                                                  "pending; after_s: seconds >= 0"}})
+            with store.lock:
+                found = store.projects.get(key) or next((p for p in store.projects.values() if p["name"] == key),
+                                                        None)
+                if found is None:
+                    return self._send(404, {"error": {"code": "not_found", "message": "Project not found"}})
+                store.alias_jobs[found["id"]] = (outcome, float(after))
+                running = found["lastAliasRequest"]
+            if running and running["jobStatus"] == "in-progress" and outcome != "pending":  # it ends that way too
+                timer = threading.Timer(float(after), store.end_alias_request, (found, running, outcome))
+                timer.daemon = True
+                timer.start()
+            return self._send(200, {"projectId": found["id"], "outcome": outcome, "after_s": after})
 
         def _target(self, alias: str) -> dict[str, Any] | None:
             rec = store.find_alias(alias)

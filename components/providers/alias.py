@@ -12,8 +12,10 @@ from pulumi.dynamic import CheckResult, ReadResult, Resource
 
 from components.providers import vercel_api
 from components.providers.base import FROZEN_BY, StepProvider, normalize, public
+from components.providers.retrying import Budget
 
 PRODUCTION_VIAS = ("rollback", "promote", "production")  # production: decided from the last applied version
+PREVIEW_BUDGET_S = 5.0  # a preview shows the deployment's date when Vercel gives it within this; apply retries more
 
 
 def production_kind(news: dict[str, Any], olds: dict[str, Any] | None) -> str:
@@ -26,30 +28,33 @@ def production_kind(news: dict[str, Any], olds: dict[str, Any] | None) -> str:
     return "rollback" if isinstance(last, int) and isinstance(target, int) and target < last else "promote"
 
 
-def move_production(news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+def move_production(news: dict[str, Any], olds: dict[str, Any] | None, budget: Budget) -> dict[str, Any]:
     """Roll the project's production domains back (Instant Rollback: a later production deployment does not take
-    them) or forward (promote: auto-assignment on again), unless that request is already what serves this domain."""
+    them) or forward (promote: auto-assignment on again), unless that request is already what serves this domain;
+    a request still pending at Vercel (an earlier run's) is waited for, not asked again."""
     kind, team, project, dep, alias = (production_kind(news, olds), news.get("team_id"), str(news["project_id"]),
                                        str(news["deployment_id"]), str(news["alias"]))
-    before = vercel_api.alias_record(alias, team)
-    last = vercel_api.project(project, team).get("lastAliasRequest") or {}
-    done = (last.get("type"), last.get("toDeploymentId"), last.get("jobStatus")) == (kind, dep, "succeeded")
+    before = vercel_api.alias_record(alias, team, budget)
+    last = vercel_api.project(project, team, budget).get("lastAliasRequest") or {}
+    mine = (last.get("type"), last.get("toDeploymentId")) == (kind, dep)
+    done = mine and last.get("jobStatus") == "succeeded"
     if not (done and before and before.get("deploymentId") == dep):  # the project's other domains did it already
-        vercel_api.alias_request(kind, project, dep, team)
-        vercel_api.wait_alias_request(kind, project, dep, team)
-    after = vercel_api.alias_record(alias, team)
+        if not (mine and last.get("jobStatus") in ("pending", "in-progress")):
+            vercel_api.alias_request(kind, project, dep, team, budget)
+        vercel_api.wait_alias_request(kind, project, dep, team, budget)
+    after = vercel_api.alias_record(alias, team, budget)
     if not after or after.get("deploymentId") != dep:
         raise RuntimeError(f"after the {kind} of project {project} to {dep}, {alias} points at "
                            f"{(after or {}).get('deploymentId')}: is it a production domain of that project? "
                            "(rollback:vercel.productionDomains)")
     return {**news, "previous_deployment_id": (before or {}).get("deploymentId"), "alias_uid": after.get("uid"),
-            "applied_via": kind}
+            "applied_via": kind, "retries": budget.report()}
 
 
 def created(deployment_id: str, team_id: str | None) -> str | None:
     """When Vercel made the deployment (`2026-12-01 14:03:09 UTC`), for the plan; None when Vercel cannot say."""
     try:
-        ms = vercel_api.deployment(deployment_id, team_id)["createdAt"]
+        ms = vercel_api.deployment(deployment_id, team_id, Budget(PREVIEW_BUDGET_S))["createdAt"]
         return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     except Exception:  # a preview must not fail because Vercel is slow or the id is unknown: apply says so
         return None
@@ -81,19 +86,23 @@ class AliasAssignmentProvider(StepProvider):
 
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """Point the alias at the target deployment (idempotent when it already points there)."""
+        budget = Budget.of(news.get("retry_budget"))
         if news.get("via") in PRODUCTION_VIAS:
-            return move_production(news, olds)
-        result = vercel_api.assign(news["alias"], news["deployment_id"], news.get("team_id"))
-        return {**news, "previous_deployment_id": result.get("oldDeploymentId"), "alias_uid": result.get("uid"),
-                "applied_via": "alias"}
+            return move_production(news, olds, budget)
+        before = vercel_api.current_deployment(news["alias"], news.get("team_id"), budget)
+        result = vercel_api.assign(news["alias"], news["deployment_id"], news.get("team_id"), budget)
+        return {**news, "previous_deployment_id": before, "alias_uid": result.get("uid"), "applied_via": "alias",
+                "retries": budget.report()}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: which deployment the alias points at now."""
-        return ReadResult(id_, {**props, "deployment_id": vercel_api.current_deployment(id_, props.get("team_id"))})
+        budget = Budget.of(props.get("retry_budget"))
+        return ReadResult(id_, {**props, "deployment_id": vercel_api.current_deployment(id_, props.get("team_id"),
+                                                                                        budget)})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Only on destroy or when a domain leaves the target: remove that alias."""
-        vercel_api.delete_alias(id_, props.get("team_id"))
+        vercel_api.delete_alias(id_, props.get("team_id"), Budget.of(props.get("retry_budget")))
 
 
 class MaintenanceAssignmentProvider(StepProvider):
@@ -111,7 +120,8 @@ class MaintenanceAssignmentProvider(StepProvider):
             return []
         keys = ("alias", "deployment_id", "active", "rollout_id", FROZEN_BY)
         out = [k for k in keys if normalize(olds.get(k)) != normalize(news.get(k))]
-        live = vercel_api.current_deployment(str(news["alias"]), news.get("team_id"))
+        budget = Budget.of(news.get("retry_budget"))
+        live = vercel_api.current_deployment(str(news["alias"]), news.get("team_id"), budget)
         if not out and live != news["deployment_id"]:
             out.append("live alias")
         return out
@@ -120,8 +130,9 @@ class MaintenanceAssignmentProvider(StepProvider):
         """Active: assign the alias to the maintenance deployment; `opened` is a new token per move."""
         if not news.get("active"):
             return {**news, "opened": ""}  # never null: a null output reads as unknown in the next preview
-        vercel_api.assign(news["alias"], news["deployment_id"], news.get("team_id"))
-        return {**news, "opened": f"{news['rollout_id']}@{time.time_ns()}"}
+        budget = Budget.of(news.get("retry_budget"))
+        vercel_api.assign(news["alias"], news["deployment_id"], news.get("team_id"), budget)
+        return {**news, "opened": f"{news['rollout_id']}@{time.time_ns()}", "retries": budget.report()}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: the window is what the last rollout recorded (the alias step owns the alias)."""
@@ -139,12 +150,12 @@ class MaintenanceAssignment(Resource, module="rollback", name="MaintenanceAssign
         opened: pulumi.Output[str]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(MaintenanceAssignmentProvider(), name, {"opened": "", **props}, opts)
+        super().__init__(MaintenanceAssignmentProvider(), name, {"opened": "", "retries": None, **props}, opts)
 
 
 class AliasAssignment(Resource, module="rollback", name="AliasAssignment"):
     """An alias domain pointing at a deployment."""
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        outs = {"previous_deployment_id": None, "alias_uid": None, "applied_via": None}
+        outs = {"previous_deployment_id": None, "alias_uid": None, "applied_via": None, "retries": None}
         super().__init__(AliasAssignmentProvider(), name, {**outs, **props}, opts)

@@ -24,6 +24,7 @@ from components.jobs_settings import TABLE_FLAGS
 from components.providers import locks
 from components.providers.base import StepProvider, scalar
 from components.providers.queues import bullmq, http, sql
+from components.providers.retrying import Budget
 
 CONTROL_DDL = """
 CREATE SCHEMA IF NOT EXISTS rollback_control;
@@ -97,6 +98,7 @@ class JobFreezeProvider(StepProvider):
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """Mark the rollout frozen, pause the queue (one transaction for sql), then wait until it is drained."""
         cfg, paused, guard = news["queue"], 0, locks.Guard(news.get("locks"), self.step)
+        budget = Budget.of(news.get("retry_budget"))
         if cfg["backend"] in TABLE_FLAGS:
             with guard, guard.connect(autocommit=True) as conn:
                 def attempt() -> int:
@@ -109,7 +111,7 @@ class JobFreezeProvider(StepProvider):
             if cfg["backend"] == "bullmq":
                 paused = bullmq.pause(cfg)
         elif cfg["backend"] == "http":
-            http.post(cfg, "/pause-all", {"rollout": news["rollout_id"]})
+            http.post(cfg, "/pause-all", {"rollout": news["rollout_id"]}, budget)
         else:
             raise ValueError(f"unsupported jobs backend {cfg['backend']!r} for the dynamic freeze step")
         waited = wait_drained(cfg, guard)
@@ -117,7 +119,7 @@ class JobFreezeProvider(StepProvider):
         # and is then retargeted to the previously released state still re-gates and releases.
         token = f"{news['rollout_id']}@{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}#{time.time_ns() % 10**6}"
         return {**news, "frozen": True, "paused_jobs": paused, "drained_after_seconds": waited, "freeze_token": token,
-                "lock_waits": guard.outputs()}
+                "lock_waits": guard.outputs(), "retries": budget.report()}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: the live frozen state (postgres backend)."""
@@ -140,6 +142,7 @@ class JobReleaseProvider(StepProvider):
         """Flags to target values (removing flags the target lacks), resume jobs, clear the freeze."""
         flags: dict[str, Any] = dict(news.get("flags") or {})
         cfg, resumed, guard = news["queue"], 0, locks.Guard(news.get("locks"), self.step)
+        budget = Budget.of(news.get("retry_budget"))
         if cfg["backend"] in TABLE_FLAGS:
             with guard, guard.connect(autocommit=True) as conn:
                 def attempt() -> int:
@@ -156,11 +159,12 @@ class JobReleaseProvider(StepProvider):
             if cfg["backend"] == "bullmq":  # after the flags commit: workers resume under the target's flags
                 resumed = bullmq.resume(cfg)
         elif cfg["backend"] == "http":
-            http.post(cfg, "/flags", {"flags": flags})
-            http.post(cfg, "/resume-all", {"rollout": news["rollout_id"]})
+            http.post(cfg, "/flags", {"flags": flags}, budget)
+            http.post(cfg, "/resume-all", {"rollout": news["rollout_id"]}, budget)
         else:
             raise ValueError(f"unsupported jobs backend {cfg['backend']!r} for the dynamic release step")
-        return {**news, "frozen": False, "resumed_jobs": resumed, "lock_waits": guard.outputs()}
+        return {**news, "frozen": False, "resumed_jobs": resumed, "lock_waits": guard.outputs(),
+                "retries": budget.report()}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: live flags and frozen state (postgres backend)."""
@@ -183,7 +187,7 @@ class JobFreeze(Resource, module="rollback", name="JobFreeze"):
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
         outs = {"frozen": None, "paused_jobs": None, "drained_after_seconds": None, "freeze_token": None,
-                "lock_waits": None}
+                "lock_waits": None, "retries": None}
         super().__init__(JobFreezeProvider(), name, {**outs, **props}, opts)
 
 
@@ -195,5 +199,5 @@ class JobRelease(Resource, module="rollback", name="JobRelease"):
         frozen: pulumi.Output[bool]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        outs = {"frozen": None, "resumed_jobs": None, "lock_waits": None}
+        outs = {"frozen": None, "resumed_jobs": None, "lock_waits": None, "retries": None}
         super().__init__(JobReleaseProvider(), name, {**outs, **props}, opts)

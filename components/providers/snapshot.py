@@ -21,6 +21,7 @@ from pulumi.dynamic import ReadResult, Resource
 from components import runtime_env
 from components.providers import locks
 from components.providers.base import StepProvider
+from components.providers.retrying import Budget, s3_call
 
 NICENESS = 10  # pg_dump compresses on the host it runs on, often the app's or its database's
 
@@ -46,9 +47,12 @@ def dump(dsn: str, out: Path, guard: locks.Guard) -> None:
               timed_out=guard.tool_timed_out)
 
 
-def take_snapshot(destination: str, prefix: str, rollout: str, lock_props: dict[str, Any] | None = None
-                  ) -> dict[str, Any]:
-    """Dump DATABASE_URL and store it at destination ("s3" or "dir:/path"); returns reference, sha256, bytes."""
+def take_snapshot(destination: str, prefix: str, rollout: str, lock_props: dict[str, Any] | None = None,
+                  budget: Budget | None = None) -> dict[str, Any]:
+    """Dump DATABASE_URL and store it at destination ("s3" or "dir:/path"); returns reference, sha256, bytes, and
+    the retries the upload needed. The upload is a PutObject of one key with the whole body: repeating it stores
+    the same bytes again, so it is retried."""
+    budget = budget or Budget()
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     name = f"{prefix}/{stamp}-{rollout}.dump"
     with tempfile.TemporaryDirectory(prefix="rollback-snapshot-") as tmp, \
@@ -58,7 +62,8 @@ def take_snapshot(destination: str, prefix: str, rollout: str, lock_props: dict[
         data = local.read_bytes()
         if destination == "s3":
             bucket = runtime_env.snapshot_bucket()
-            runtime_env.s3_client().put_object(Bucket=bucket, Key=name, Body=data)
+            s3 = runtime_env.s3_client()
+            s3_call(budget, f"PUT s3://{bucket}/{name}", lambda: s3.put_object(Bucket=bucket, Key=name, Body=data))
             reference = f"s3://{bucket}/{name}"
         elif destination.startswith("dir:"):
             target = Path(destination[4:]) / name
@@ -68,29 +73,32 @@ def take_snapshot(destination: str, prefix: str, rollout: str, lock_props: dict[
         else:
             raise ValueError(f"unknown snapshot destination {destination!r} (want 's3' or 'dir:/path')")
     return {"reference": reference, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
-            "taken_at": stamp, "lock_waits": guard.outputs()}
+            "taken_at": stamp, "lock_waits": guard.outputs(), "retries": budget.report()}
 
 
-def snapshot_exists(reference: str) -> bool:
+def snapshot_exists(reference: str, budget: Budget | None = None) -> bool:
     """Whether the snapshot at reference (s3:// or file://) is still there."""
     url = urlparse(reference)
     if url.scheme == "file":
         return Path(url.path).is_file()
+    s3 = runtime_env.s3_client()
     try:
-        runtime_env.s3_client().head_object(Bucket=url.netloc, Key=url.path.lstrip("/"))
+        s3_call(budget or Budget(), f"HEAD {reference}",
+                lambda: s3.head_object(Bucket=url.netloc, Key=url.path.lstrip("/")))
     except Exception:  # botocore raises ClientError(404) for a missing key
         return False
     return True
 
 
-def fetch(reference: str, out: Path) -> None:
-    """Copy the snapshot at reference to a local file."""
+def fetch(reference: str, out: Path, budget: Budget | None = None) -> None:
+    """Copy the snapshot at reference to a local file (a read: retried, body included, within the budget)."""
     url = urlparse(reference)
     if url.scheme == "file":
         out.write_bytes(Path(url.path).read_bytes())
     elif url.scheme == "s3":
-        body = runtime_env.s3_client().get_object(Bucket=url.netloc, Key=url.path.lstrip("/"))["Body"]
-        out.write_bytes(body.read())
+        s3 = runtime_env.s3_client()
+        out.write_bytes(s3_call(budget or Budget(), f"GET {reference}", lambda: s3.get_object(
+            Bucket=url.netloc, Key=url.path.lstrip("/"))["Body"].read()))
     else:
         raise ValueError(f"unsupported snapshot reference {reference!r}")
 
@@ -129,7 +137,8 @@ class PgDumpSnapshotProvider(StepProvider):
 
     def apply(self, news: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """pg_dump now; the reference becomes an output."""
-        return {**news, **take_snapshot(news["destination"], news["prefix"], news["db_rollout"], news.get("locks"))}
+        return {**news, **take_snapshot(news["destination"], news["prefix"], news["db_rollout"], news.get("locks"),
+                                        Budget.of(news.get("retry_budget")))}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: whether the snapshot still exists."""
@@ -148,5 +157,6 @@ class PgDumpSnapshot(Resource, module="rollback", name="PgDumpSnapshot"):
         reference: pulumi.Output[str]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        outs = {"reference": None, "sha256": None, "bytes": None, "taken_at": None, "lock_waits": None}
+        outs = {"reference": None, "sha256": None, "bytes": None, "taken_at": None, "lock_waits": None,
+                "retries": None}
         super().__init__(PgDumpSnapshotProvider(), name, {**outs, **props}, opts)

@@ -33,7 +33,7 @@ def _smoke(name: str, out: Path) -> dict:
     return doc
 
 
-@pytest.mark.parametrize("name", ["startup", "plan_scale", "migrations", "snapshot", "keep", "uponly"])
+@pytest.mark.parametrize("name", ["startup", "plan_scale", "migrations", "snapshot", "keep", "uponly", "watch"])
 def test_bench_smoke(name, tmp_path):
     doc = _smoke(name, tmp_path)
     if name == "plan_scale":
@@ -42,6 +42,10 @@ def test_bench_smoke(name, tmp_path):
         first, _, second = doc["rows"]
         assert first["baseline_s"] > 0 and first["ratio"] > 0 and second["ours_s"] > 0
         assert first["extra"]["statements"] > 0 and first["extra"]["breakdown_median_s"]  # planned, not refused
+    if name == "watch":
+        small, large = doc["rows"]
+        assert large["extra"]["ours"][0]["samples"] == 10 * small["extra"]["ours"][0]["samples"]
+        assert all(r["extra"]["ours"][0]["traced_retained_kib"] > 0 for r in doc["rows"])
 
 
 @pytest.mark.e2e

@@ -4,6 +4,7 @@ wait, and the http admin backend."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -105,7 +106,7 @@ class Admin(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         Admin.calls.append((self.path, body))
-        code = 500 if self.path.endswith("/fail/pause-all") else 200
+        code = 500 if self.path.endswith("/fail/pause-all") else 400 if self.path.endswith("/bad/pause-all") else 200
         self.send_response(code)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -128,5 +129,21 @@ def test_http_backend_pause_flags_resume(admin_url):
     assert Admin.calls == [("/api/queue/pause-all", {"rollout": "ro-9"}),
                            ("/api/queue/flags", {"flags": {"workers": True}}),
                            ("/api/queue/resume-all", {"rollout": "ro-9"})]
-    with pytest.raises(StepFailed, match=r"pause-all answered HTTP 500"):
-        JobFreezeProvider().create({"rollout_id": "ro-9", "queue": {**http, "admin_url": admin_url + "/fail"}})
+    with pytest.raises(StepFailed, match=r"pause-all answered HTTP 400"):  # refused: not retried
+        JobFreezeProvider().create({"rollout_id": "ro-9", "queue": {**http, "admin_url": admin_url + "/bad"}})
+    with pytest.raises(StepFailed, match=r"retry budget of 0.5s spent \(\d+ calls, \d+ retries.*last answer: POST "
+                                         r"http://\$\{ADMIN_HOST\}/api/queue/fail/pause-all: HTTP 500"):
+        JobFreezeProvider().create({"rollout_id": "ro-9", "queue": {**http, "admin_url": admin_url + "/fail"},
+                                    "retry_budget": {"budget_ms": 500}})
+
+
+def test_http_backend_rides_out_transient_answers_of_the_admin_api(admin_url, monkeypatch):
+    from tests.fault_proxy import Fault, FaultProxy
+
+    with FaultProxy(f"http://{os.environ['ADMIN_HOST']}") as proxy:
+        monkeypatch.setenv("ADMIN_HOST", proxy.url.removeprefix("http://"))
+        proxy.set(Fault(r"POST .*", ["503", "drop"]))
+        http = {"backend": "http", "admin_url": admin_url}
+        out = JobFreezeProvider().create({"rollout_id": "ro-7", "queue": http, "retry_budget": {"budget_ms": 5000}})
+    assert Admin.calls == [("/api/queue/pause-all", {"rollout": "ro-7"})]  # paused once, after two transients
+    assert (out.outs["retries"]["calls"], out.outs["retries"]["retries"]) == (3, 2)

@@ -62,13 +62,13 @@ def standin() -> Iterator[str]:
         yield base
 
 
-def contract(base: str) -> tuple[int, list[dict[str, Any]]]:
-    """Run the oracle against base: its exit code and the JSON lines it printed."""
+def contract(base: str, **extra: Any) -> tuple[int, list[dict[str, Any]]]:
+    """Run the oracle against base (extra: more of its config, e.g. job): its exit code and the JSON lines."""
     modules = node_oracles()
     if not (modules / "@vercel" / "sdk").is_dir():
         pytest.fail(f"@vercel/sdk is not installed in {modules}: run `make node-oracles`")
     cfg = {"serverURL": base, "teamId": TEAM, "projectId": PROJECT, "older": OLDER, "newer": NEWER,
-           "productionDomain": DOMAIN, "customAlias": ALIAS}
+           "productionDomain": DOMAIN, "customAlias": ALIAS, **extra}
     proc = subprocess.run(["node", str(HERE / "vercel_contract.mjs"), json.dumps(cfg)], capture_output=True,
                           text=True, timeout=60, env={**os.environ, "NODE_MODULES": str(modules),
                                                       "VERCEL_TOKEN": TOKEN})
@@ -166,3 +166,26 @@ def test_the_oracle_fails_when_one_response_is_off_the_contract(standin, case):
     assert code == 1
     assert lines[-1]["call"].startswith(call) and lines[-1]["ok"] is False
     assert reason in lines[-1]["error"]
+
+
+JOBS = {  # how the stand-in ends the project's job -> the jobStatus values the SDK reads, and who serves production
+    "succeeded at once": ({"outcome": "succeeded", "after_s": 0}, ["succeeded"], "to"),
+    "succeeded after a delay": ({"outcome": "succeeded", "after_s": 0.6}, ["in-progress", "succeeded"], "to"),
+    "failed": ({"outcome": "failed", "after_s": 0.3}, ["in-progress", "failed"], "from"),
+    "pending": ({"outcome": "pending"}, ["in-progress"], "from"),
+}
+
+
+@pytest.mark.parametrize("kind", ["rollback", "promote"])
+@pytest.mark.parametrize("case", sorted(JOBS))
+def test_asynchronous_rollback_and_promote_meet_the_contract_in_each_state(standin, kind, case):
+    outcome, expect, serving = JOBS[case]
+    with httpx.Client(base_url=standin, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10) as c:
+        if kind == "promote":  # roll back first (at once), so the promote has somewhere to go
+            c.post(f"/v1/projects/{PROJECT}/rollback/{OLDER}", params={"teamId": TEAM}).raise_for_status()
+        c.patch(f"/_standin/projects/{PROJECT}/alias-jobs", json=outcome).raise_for_status()
+    frm, to = (NEWER, OLDER) if kind == "rollback" else (OLDER, NEWER)
+    code, lines = contract(standin, job={"kind": kind, "to": to, "expect": expect})
+    assert code == 0, lines[-1]
+    assert lines[-1]["states"] == expect
+    assert lines[-1]["production"] == (to if serving == "to" else frm)

@@ -8,7 +8,9 @@
 //
 // Usage: NODE_MODULES=<dir> node vercel_contract.mjs '<json>' with {"serverURL", "teamId", "projectId", "older", "newer",
 // "productionDomain", "customAlias"}; VERCEL_TOKEN in the environment. Prints one JSON line per call; exit 1 on
-// the first failure.
+// the first failure. With "job": {"kind": "rollback" | "promote", "to", "expect": [jobStatus, ...]} it asks for that
+// one request instead and reads the project (each answer held to the schema) until its lastAliasRequest has gone
+// through the expected jobStatus values in order (10 s at most).
 // The oracles live outside the repo (rollback.engine.node_oracles()): loaded from NODE_MODULES.
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -111,6 +113,28 @@ async function refused(name, status, run) {
     return;
   }
   fail(name, `succeeded, expected HTTP ${status}`);
+}
+
+if (cfg.job) {
+  const { kind, to, expect } = cfg.job;
+  const request = kind === "rollback" ? () => vercel.projects.requestRollback({ projectId: cfg.projectId, deploymentId: to, teamId: cfg.teamId })
+    : () => vercel.projects.requestPromote({ projectId: cfg.projectId, deploymentId: to, teamId: cfg.teamId });
+  await call(`projects.request${kind === "rollback" ? "Rollback" : "Promote"}`, null, request);
+  const seen = [];
+  const until = Date.now() + 10_000;
+  while (seen.length < expect.length) {
+    const p = await call("projects.getProject", GetProjectResponseBody$inboundSchema,
+      () => vercel.projects.getProject({ idOrName: cfg.projectId, teamId: cfg.teamId }),
+      (p) => (p.lastAliasRequest?.type === kind && p.lastAliasRequest.toDeploymentId === to ? null
+        : `lastAliasRequest: ${JSON.stringify(p.lastAliasRequest)}`));
+    const status = p.lastAliasRequest.jobStatus;
+    if (seen[seen.length - 1] !== status) seen.push(status);
+    if (seen.some((s, i) => s !== expect[i])) fail("projects.getProject", `jobStatus went ${seen.join(" → ")}, expected ${expect.join(" → ")}`);
+    if (Date.now() > until) fail("projects.getProject", `jobStatus still ${status} after 10 s, expected ${expect.join(" → ")}`);
+    if (seen.length < expect.length) await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log(JSON.stringify({ call: "job", ok: true, states: seen, production: (await vercel.projects.getProject({ idOrName: cfg.projectId, teamId: cfg.teamId })).targets?.production?.id }));
+  process.exit(0);
 }
 
 const recent = (d) => d instanceof Date && Math.abs(Date.now() - d.getTime()) < 86_400_000;

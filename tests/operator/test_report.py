@@ -105,7 +105,7 @@ def test_written_files_structure(tmp_path):
     assert data["steps"][2] | {"started_at": None, "ended_at": None} == {
         "name": "schema", "component": "schema", "op": None, "from": "5", "to": "3", "status": "succeeded",
         "started_at": None, "ended_at": None, "detail": "", "error": None, "sql": None, "lock_waits": None,
-        "kept": None, "restored": None, "duration_s": 95.0}
+        "kept": None, "restored": None, "retries": None, "duration_s": 95.0}
     assert data["duration_s"] == 154.0
     assert Report.model_validate(data).steps[2].from_ == "5"  # round-trips
 

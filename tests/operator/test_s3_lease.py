@@ -156,3 +156,15 @@ def test_an_unreachable_bucket_is_one_line_naming_the_lock_and_the_fix(url):
     assert "s3://no-such-bucket-here/" in msg and "NoSuchBucket" in msg and "PULUMI_BACKEND_URL" in msg
     with pytest.raises(RollbackError, match="NoSuchBucket"):
         S3Lease(missing, "prod").holder_info()
+
+
+def test_a_response_with_two_date_headers_reads_the_age_from_our_clock() -> None:
+    """A proxy that repeats Date (botocore joins both values) leaves the age readable instead of a traceback."""
+    from datetime import UTC, datetime, timedelta
+
+    from rollback.lock_s3 import _age
+
+    modified = datetime.now(UTC) - timedelta(seconds=30)
+    joined = "Sat, 05 Dec 2026 16:00:00 GMT, Sat, 05 Dec 2026 16:00:00 GMT"
+    age = _age({"LastModified": modified, "ResponseMetadata": {"HTTPHeaders": {"date": joined}}})
+    assert 29 <= age < 120

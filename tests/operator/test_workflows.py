@@ -16,7 +16,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
 SCHEMA = json.loads((Path(__file__).parent / "github-workflow.schema.json").read_text())
-NAMES = ["preview.yml", "rollback.yml", "auto-rollback.yml"]
+NAMES = ["preview.yml", "rollback.yml", "auto-rollback.yml", "watch.yml"]
 EXPR = re.compile(r"\$\{\{(.*?)\}\}", re.S)
 
 
@@ -36,7 +36,7 @@ def scripts(doc: dict[str, Any]) -> str:
     return "\n".join(step["run"] for step in steps(doc) if "run" in step)
 
 
-def test_the_three_workflows_exist():
+def test_the_four_workflows_exist():
     assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == sorted(NAMES)
 
 
@@ -120,6 +120,23 @@ def test_auto_rollback_decides_then_applies_last_good_and_records_override():
                for s in job["steps"])
 
 
+def test_the_watch_runs_after_a_rollout_and_its_failure_starts_the_auto_rollback():
+    from rollback.watch_checks import EXIT_INTERRUPTED
+
+    doc, auto = load("watch.yml"), load("auto-rollback.yml")
+    assert doc["name"] in auto["on"]["workflow_run"]["workflows"]  # a failed watch is a failed validation
+    assert doc["on"]["workflow_run"]["workflows"] == [load("rollback.yml")["name"]]
+    assert "success" in doc["jobs"]["watch"]["if"]
+    run = scripts(doc)
+    assert '.venv/bin/rollback watch "${args[@]}"' in run and f"{EXIT_INTERRUPTED}) echo" in run
+    uploads = {s["with"]["name"]: s for s in doc["jobs"]["watch"]["steps"]
+               if s.get("uses", "").startswith("actions/upload-artifact@")}
+    assert uploads["validation-result"]["with"]["path"] == "validation/" and uploads["validation-result"]["if"] == \
+        "always()"
+    downloads = [s for s in auto["jobs"]["decide"]["steps"] if s.get("uses", "").startswith("actions/download-")]
+    assert downloads[0]["with"]["name"] == "validation-result"
+
+
 def test_decide_exit_codes_in_workflow_match_the_cli():
     from rollback.decide import EXIT_CODES
 
@@ -145,7 +162,7 @@ def test_workflows_install_the_official_cli_and_build_nothing(name):
     for job in doc["jobs"].values():
         uses = [s.get("uses", "") for s in job["steps"]]
         runs = [s.get("run", "") for s in job["steps"]]
-        engine = [i for i, r in enumerate(runs) if re.search(r"rollback (apply|plan) ", r)]
+        engine = [i for i, r in enumerate(runs) if re.search(r"rollback (apply|plan|watch) ", r)]
         if not engine:  # `rollback decide` needs no engine
             continue
         install = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from components import jobs_settings, lock_settings, vercel_settings
+from components import jobs_settings, lock_settings, retry_settings, vercel_settings
 from rollback.decide import Thresholds
 from rollback.engine import REPO_ROOT
 from rollback.stacks import stack_settings
-from rollback_stacks import settings
+from rollback_stacks import settings, watch_settings
 
 STACK = "local"
 
@@ -48,6 +48,7 @@ CASES: dict[str, tuple[list[list[str]], Any]] = {
     "vercel": ([["--path", "rollback:vercel.teamId", "team_k3x9"]], {"teamId": "team_k3x9"}),
     "locks": ([["--path", "rollback:locks.timeout", "500ms"], ["--path", "rollback:locks.budget", "45"]],
               {"timeout": "500ms", "budget": 45}),
+    "retries": ([["--path", "rollback:retries.budget", "90s"]], {"budget": "90s"}),
     "thresholds": ([["--path", "rollback:thresholds.errorRate", "0.02"],
                     ["--path", "rollback:thresholds.criticalErrors[0]", "PAYMENTS_DOWN"]],
                    {"errorRate": "0.02", "criticalErrors": ["PAYMENTS_DOWN"]}),
@@ -57,6 +58,9 @@ CASES: dict[str, tuple[list[list[str]], Any]] = {
     "deployedPartial": ([["--path", "rollback:deployedPartial.version", "3"]], {"version": 3}),
     "maintenance": ([["rollback:maintenance", "true"]], True),
     "cancelBlockers": ([["rollback:cancelBlockers", "true"]], True),
+    "watch": ([["--path", "rollback:watch.window", "2m"], ["--path", "rollback:watch.interval", "5s"],
+               ["--path", "rollback:watch.requireWatched", "true"]],
+              {"window": "2m", "interval": "5s", "requireWatched": True}),
 }
 
 # what each mapping's own reader makes of the CLI's strings: the step actually gets these values
@@ -65,6 +69,8 @@ NESTED = {
     "vercel": lambda raw: vercel_settings.parse(raw, stack=STACK).team_id == "team_k3x9",
     "locks": lambda raw: lock_settings.parse(raw, stack=STACK) == lock_settings.LockSettings(timeout=0.5, budget=45),
     "thresholds": lambda raw: Thresholds.model_validate(raw).error_rate == 0.02,
+    "retries": lambda raw: retry_settings.parse(raw, stack=STACK) == retry_settings.RetrySettings(budget=90),
+    "watch": lambda raw: watch_settings.parse(raw, stack=STACK) == watch_settings.WatchSettings(120, 5, True),
 }
 
 REFUSED = [  # (argument list, the key the refusal names, what it expected)
@@ -75,8 +81,13 @@ REFUSED = [  # (argument list, the key the refusal names, what it expected)
     (["rollback:snapshot", "dump"], "rollback:snapshot", "full, kept or storage"),
     (["rollback:components", '["jobs",'], "rollback:components", "a list of component names"),
     (["rollback:locks", "2s"], "rollback:locks", "a mapping"),
+    (["rollback:retries", "2m"], "rollback:retries", "a mapping (README: Retry budget)"),
     (["--path", "rollback:dataLoss.dynamicSql", "sometimes"], "rollback:dataLoss", "a mapping {dynamicSql: refuse"),
     (["rollback:retian", "20"], "rollback:retian", "a known rollback setting"),
+    (["--path", "rollback:watch.window", "soon"], "rollback:watch.window", "a duration from 1s to 24h"),
+    (["--path", "rollback:watch.interval", "0"], "rollback:watch.interval", "a duration from 0.1s to 1h"),
+    (["--path", "rollback:watch.requireWatched", "maybe"], "rollback:watch.requireWatched", "true or false"),
+    (["--path", "rollback:watch.windw", "15m"], "rollback:watch.windw", "one of its fields"),
 ]
 
 
@@ -177,3 +188,11 @@ def test_thresholds_set_by_the_cli_change_the_decision(project: Project) -> None
     project.config_set(["--path", "rollback:thresholds.errorRate", "0.02"])  # stored as the string "0.02"
     decided = project.rollback("decide", "--stack", STACK, "--validation", str(validation))
     assert decided.returncode == 3, decided.stdout + decided.stderr
+
+
+def test_a_retry_budget_the_steps_cannot_use_is_refused_before_any_engine_run(project: Project) -> None:
+    project.config_set(["--path", "rollback:retries.budget", "forever"])
+    proc = project.rollback("plan", STACK, "--to", "v1.4.2")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "Pulumi.local.yaml: rollback:retries.budget must be a duration from 0s to 30m" in proc.stderr
+    assert "pulumi config set --stack local --path rollback:retries.budget 2m" in proc.stderr
