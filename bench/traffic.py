@@ -21,15 +21,18 @@ LOCK_TIMEOUT = 1.0  # the product's default lock_timeout per statement (rollback
 QUERIES = REPO / "rollback_stacks" / "local" / "traffic.sql"
 
 
-def cycle(rig: Rig, traffic: Traffic, idle_s: float, nice: int) -> dict[str, tuple[float, float]]:
-    """Idle for idle_s, roll back to last-good, release v1.5.0 again; the monotonic window of each phase."""
+def cycle(rig: Rig, traffic: Traffic, idle_s: float, nice: int, project: Path | None = None
+          ) -> dict[str, tuple[float, float]]:
+    """Idle for idle_s, roll back to last-good, release v1.5.0 again (from project's records and settings, else
+    this repository's); the monotonic window of each phase."""
     phases: dict[str, tuple[float, float]] = {}
     t = time.monotonic()
     time.sleep(idle_s)
     phases["idle"] = (t, time.monotonic())
     for phase, target in (("rollback", "last-good"), ("release", "v1.5.0")):
         t = time.monotonic()
-        rig.cli("apply", "local", "--to", target, "--yes", "--reason", f"bench: {phase} under live traffic", nice=nice)
+        rig.cli("apply", "local", "--to", target, "--yes", "--reason", f"bench: {phase} under live traffic", nice=nice,
+                project=project)
         phases[phase] = (t, time.monotonic())
     if (rig.schema_version(), rig.alias_target()) != (5, "dpl_v150"):
         raise RuntimeError(f"the round trip did not end on v1.5.0: {(rig.schema_version(), rig.alias_target())}")
@@ -53,7 +56,9 @@ def by_statement(idle: list[TrafficResult], during: list[TrafficResult], queries
             for q, text in enumerate(queries)]
 
 
-PLACEMENTS = {0: "on the db host", 19: "separate runner"}  # niceness of the rollout's processes
+# each series: its label, the niceness of the rollout's processes, and whether the stack protects the rollout with
+# kept values (rollback:snapshot kept) instead of the whole-database dump
+SERIES = (("on the db host", 0, False), ("separate runner", 19, False), ("kept values, on the db host", 0, True))
 
 
 def placement_rows(result: TrafficResult, windows: list[dict[str, tuple[float, float]]], label: str, size: str,
@@ -89,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--idle-seconds", type=float, default=10.0, help="traffic on the idle app before each rollout")
     p.add_argument("--clients", type=int, default=4, help="harness clients (threads, one connection each)")
     p.add_argument("--pause", type=float, default=0.002, help="each client's pause between statements (s)")
+    p.add_argument("--without-kept", action="store_true", help="leave out the rollback:snapshot kept series "
+                   "(always left out by --smoke)")
     args = p.parse_args(argv)
+    series = [s for s in SERIES if not (s[2] and (args.smoke or args.without_kept))]
     started, runs = time.perf_counter(), runs_of(args, default=1)
     mb, idle_s = (2, 1.0) if args.smoke else (args.db_mb, args.idle_seconds)
     queries = load_queries(QUERIES)
@@ -97,11 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         rig = Rig(sb, Path(tmp))
         facts = rig.prepare(mb)
         with Traffic(rig.dsn, queries, clients=args.clients, pause=args.pause) as traffic:
-            windows = {nice: [cycle(rig, traffic, idle_s, nice) for _ in range(runs)] for nice in PLACEMENTS}
+            windows = {label: [cycle(rig, traffic, idle_s, nice, rig.kept_project() if kept else None)
+                               for _ in range(runs)] for label, nice, kept in series}
             result = traffic.stop()
     rows: list[Row] = []
-    for nice, label in PLACEMENTS.items():
-        rows += placement_rows(result, windows[nice], label, f"{facts['database_bytes'] / 2**20:.0f} MiB db",
+    for label, _, _ in series:
+        rows += placement_rows(result, windows[label], label, f"{facts['database_bytes'] / 2**20:.0f} MiB db",
                                queries, runs, idle_s)
     rises = [s["rollout_p99_s"] / s["idle_p99_s"] for s in rows[0].extra["p99_by_statement"] if s["idle_p99_s"]]
     notes = [f"harness: {args.clients} clients, one autocommit connection each, {len(queries)} statements round "
@@ -115,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
              "separate runner: the same rollout under `nice -n 19`, standing in for a CI runner that is not the "
              "database host (production); the database's own work for the rollout (COPY for the snapshot, DDL, "
              "restore) still runs at normal priority",
+             "kept values, on the db host: the stack set to rollback:snapshot kept (no whole-database dump; the "
+             "rollback keeps what its down files destroy, the release puts it back), as the first series otherwise",
              f"p99 by statement on the db host, rollout / idle: {min(rises, default=0):.1f}× to "
              f"{max(rises, default=0):.1f}× (the same rise on every statement, those on tables no step locks "
              "included, is CPU; a lock wait shows as one statement far above the rest and as the longest statement)"]

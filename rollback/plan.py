@@ -117,13 +117,14 @@ def step_from_event(index: int, event: EngineEvent) -> Step | None:
     op = getattr(meta.op, "value", str(meta.op))
     old = _visible(meta.old.inputs if meta.old else None)
     new = _visible(meta.new.inputs if meta.new else None)
-    keys = meta.diffs or sorted(set(old) | set(new))
+    keys = sorted(meta.diffs or set(old) | set(new))  # the engine's diffs come in no fixed order
     changes: dict[str, tuple[Any, Any]] = {}
     for key in keys:
         if key not in HIDDEN_INPUTS:
             changes.update(_leaf_changes(key, old.get(key), new.get(key)))
     changes.pop("plan.destructive", None)  # shown with each file (Step.destructive)
     changes.pop("plan.generated", None)  # shown as the step's SQL
+    changes.pop("deployment_created", None)  # shown with the alias move; equal stand-in timestamps hid it, by chance
     for key in ("plan.keeps", "plan.not_kept", "plan.restores"):
         changes.pop(key, None)  # shown as the step's notes (keep_notes)
     name = meta.urn.rsplit("::", 1)[-1]
