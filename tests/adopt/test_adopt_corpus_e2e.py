@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,15 +75,6 @@ class Adopter:
     def close(self) -> None:
         for dsn in (self.dsn, self.oracle):
             drop_database(self.sandbox, dsn)
-
-
-@pytest.fixture
-def adopter(sandbox, engine_dir, tmp_path) -> Iterator[Adopter]:
-    a = Adopter(sandbox, tmp_path)
-    try:
-        yield a
-    finally:
-        a.close()
 
 
 @pytest.mark.parametrize("name", SETS)

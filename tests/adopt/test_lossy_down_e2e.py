@@ -7,7 +7,6 @@ off the refusal (the counted losses stay); --allow-data-loss applies."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,6 @@ pytestmark = pytest.mark.e2e
 SOURCE = LOSSY / "mixed"
 DOWN = "0002_sso.down.sql"
 SEEDED = ("ann@example.test", "bob@example.test", "cy@example.test", "2024-01-0")  # row values: never shown
-
-
-@pytest.fixture
-def adopter(sandbox, engine_dir, tmp_path) -> Iterator[Adopter]:
-    a = Adopter(sandbox, tmp_path)
-    try:
-        yield a
-    finally:
-        a.close()
 
 
 def apply(adopter: Adopter, *flags: str) -> Any:
